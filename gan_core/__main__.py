@@ -1,0 +1,6 @@
+"""Entry point: ``python -m gan_core presets | train`` (see gan_core.cli)."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,251 @@
+"""Validated configuration for a GAN run: data, model, loss and training, one dataclass each.
+
+Build from plain dicts (widgets, JSON, CLI ``--set key=value``) with ``Config.from_dict`` or
+``Config.with_overrides``; every value is checked on construction and a bad one raises
+``ValueError`` naming the field and the allowed range or choices, e.g.
+``train.lr_g = 5.0 is out of range [1e-06, 1.0]``. Field names are unique across the four
+sections, so a flat key such as ``lr_g`` is enough; ``train.lr_g`` works too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+TOY_DATASETS = ("gauss1d", "line", "quadratic", "ring8", "grid25", "spiral")
+IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "folder")
+DATASETS = TOY_DATASETS + IMAGE_DATASETS
+LOSS_NAMES = ("minimax", "non_saturating", "least_squares", "wgan", "wgan_gp", "hinge", "dragan")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "silu")
+DCGAN_SIZES = (28, 32, 64)
+
+
+class Range:
+    """Closed numeric range rule for one field."""
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, hi
+
+    def check(self, qual: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{qual} = {value!r} must be a number in [{self.lo}, {self.hi}]")
+        if not math.isfinite(value) or not (self.lo <= value <= self.hi):
+            raise ValueError(f"{qual} = {value!r} is out of range [{self.lo}, {self.hi}]")
+
+
+class Choice:
+    """Rule: the value must be one of a fixed tuple."""
+
+    def __init__(self, *choices: Any):
+        self.choices = choices
+
+    def check(self, qual: str, value: Any) -> None:
+        if value not in self.choices:
+            raise ValueError(f"{qual} = {value!r} is not one of {list(self.choices)}")
+
+
+def _validate(obj: Any, section: str) -> None:
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        qual = f"{section}.{f.name}"
+        want = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool,
+                                                           "str": str}.get(str(f.type), object)
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+            object.__setattr__(obj, f.name, value)
+        if want is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+            object.__setattr__(obj, f.name, value)
+        if want in (int, bool, str) and not (isinstance(value, want) and
+                                             (want is bool or not isinstance(value, bool))):
+            raise ValueError(f"{qual} = {value!r} must be of type {want.__name__}")
+        rule = f.metadata.get("rule")
+        if rule is not None:
+            rule.check(qual, value)
+
+
+def _f(default: Any, rule: Any = None, live: bool = False) -> Any:
+    """A dataclass field with a validation rule; ``live`` marks it changeable while a run trains."""
+    return field(default=default, metadata={"rule": rule, "live": live})
+
+
+@dataclass
+class DataConfig:
+    dataset: str = _f("ring8", Choice(*DATASETS))  # toy 1D/2D distribution or image set
+    path: str = _f("")  # image folder or .zip, for dataset="folder"
+    data_dir: str = _f("")  # where mnist/ and fashion_mnist/ live; "" -> $GAN_PLAYGROUND_DATA or ./data
+    image_size: int = _f(0, Range(0, 128))  # 0 = the dataset's native size (8 for digits, 28 for MNIST)
+    channels: int = _f(0, Choice(0, 1, 3))  # 0 = native (1 for digits/MNIST, 3 for folders)
+    download: bool = _f(True)  # fetch MNIST/Fashion-MNIST when absent (checksummed)
+    max_images: int = _f(0, Range(0, 10_000_000))  # cap on images loaded; 0 = all
+
+    def __post_init__(self) -> None:
+        _validate(self, "data")
+        if 0 < self.image_size < 4:
+            raise ValueError(f"data.image_size = {self.image_size} is out of range [4, 128] (or 0 for native)")
+        if self.dataset == "folder" and not self.path:
+            raise ValueError("data.path must name an image folder or .zip when data.dataset = 'folder'")
+
+    @property
+    def is_toy(self) -> bool:
+        return self.dataset in TOY_DATASETS
+
+
+@dataclass
+class ModelConfig:
+    arch: str = _f("mlp", Choice("mlp", "dcgan"))  # MLP for toy data and small images; DCGAN for 28/32/64 px
+    z_dim: int = _f(2, Range(1, 512))  # latent size; 2 makes the latent space easy to picture
+    g_hidden: int = _f(64, Range(4, 4096))  # MLP generator width
+    d_hidden: int = _f(64, Range(4, 4096))  # MLP discriminator width
+    depth: int = _f(2, Range(1, 8))  # MLP hidden layers (both networks)
+    activation: str = _f("relu", Choice(*ACTIVATIONS))  # MLP hidden activation
+    ngf: int = _f(64, Range(4, 512))  # DCGAN generator base channels
+    ndf: int = _f(64, Range(4, 512))  # DCGAN discriminator base channels
+    upsample: str = _f("transposed", Choice("transposed", "resize"))  # resize = upsample + conv (no checkerboard)
+    g_norm: str = _f("none", Choice("none", "batch"))  # normalisation in G's hidden layers
+    d_norm: str = _f("none", Choice("none", "batch", "spectral"))  # normalisation in D
+    conditional: bool = _f(False)  # class-conditional G and D (needs labelled data)
+    embed_dim: int = _f(16, Range(1, 512))  # label embedding size for conditional G
+
+    def __post_init__(self) -> None:
+        _validate(self, "model")
+
+
+@dataclass
+class LossConfig:
+    loss: str = _f("non_saturating", Choice(*LOSS_NAMES), live=True)  # see gan_core.losses.LOSSES
+    label_smoothing: float = _f(0.0, Range(0.0, 0.5), live=True)  # one-sided: real target = 1 - s
+    instance_noise: float = _f(0.0, Range(0.0, 5.0), live=True)  # std of Gaussian noise added to D inputs
+    noise_anneal_steps: int = _f(0, Range(0, 10_000_000), live=True)  # linear anneal to 0; 0 = constant
+    r1_gamma: float = _f(0.0, Range(0.0, 1000.0), live=True)  # R1 penalty gamma/2 * |grad D(x_real)|^2
+    r1_every: int = _f(1, Range(1, 64), live=True)  # lazy R1 (StyleGAN2): every k D steps, weighted by k
+    gp_weight: float = _f(10.0, Range(0.0, 1000.0), live=True)  # lambda of WGAN-GP and DRAGAN penalties
+    clip_value: float = _f(0.01, Range(1e-4, 10.0), live=True)  # WGAN weight clipping bound
+
+    def __post_init__(self) -> None:
+        _validate(self, "loss")
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = _f(256, Range(1, 8192), live=True)  # samples per D and per G step
+    lr_g: float = _f(1e-3, Range(1e-6, 1.0), live=True)  # generator learning rate
+    lr_d: float = _f(1e-3, Range(1e-6, 1.0), live=True)  # discriminator learning rate
+    optimizer: str = _f("adam", Choice("adam", "rmsprop", "sgd"))  # same kind for both networks
+    beta1: float = _f(0.5, Range(0.0, 0.999), live=True)  # Adam beta1; SGD momentum; unused by RMSprop
+    beta2: float = _f(0.999, Range(0.0, 0.9999), live=True)  # Adam beta2; RMSprop alpha
+    d_steps: int = _f(1, Range(1, 20), live=True)  # discriminator updates per generator update
+    lr_decay_steps: int = _f(0, Range(0, 10_000_000), live=True)  # linear lr decay length; 0 = constant
+    lr_final_factor: float = _f(0.05, Range(0.0, 1.0), live=True)  # lr multiplier reached at the decay end
+    seed: int = _f(0, Range(0, 2**31 - 1))  # same seed + config -> same losses on CPU
+    device: str = _f("auto", Choice("auto", "cpu", "cuda"))  # auto = CUDA when present
+    cpu_threads: int = _f(0, Range(0, 256))  # torch CPU threads; 0 = auto (1 for MLPs, cores-1 for convnets)
+    metrics_every: int = _f(100, Range(1, 1_000_000), live=True)  # steps between mode-coverage evaluations (2D data)
+    max_steps: int = _f(0, Range(0, 100_000_000), live=True)  # the run pauses itself here; 0 = no limit
+
+    def __post_init__(self) -> None:
+        _validate(self, "train")
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig}
+FIELD_SECTION = {f.name: sec for sec, cls in SECTIONS.items() for f in fields(cls)}
+LIVE_FIELDS = frozenset(f.name for cls in SECTIONS.values() for f in fields(cls) if f.metadata.get("live"))
+
+
+def field_type(name: str) -> type:
+    cls = SECTIONS[FIELD_SECTION[name]]
+    f = next(f for f in fields(cls) if f.name == name)
+    return {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Turn a command-line string into the field's type, with a field-named error."""
+    kind = field_type(name)
+    qual = f"{FIELD_SECTION[name]}.{name}"
+    try:
+        if kind is bool:
+            low = text.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise ValueError(f"{qual} = {text!r} is not a valid {kind.__name__}") from None
+    return text
+
+
+def resolve_key(key: str) -> str:
+    """'lr_g' or 'train.lr_g' -> 'lr_g'; unknown keys raise ValueError listing nothing secret."""
+    name = key.split(".", 1)[1] if "." in key else key
+    if name not in FIELD_SECTION or ("." in key and key.split(".", 1)[0] != FIELD_SECTION[name]):
+        raise ValueError(f"unknown setting {key!r}; known settings: {', '.join(sorted(FIELD_SECTION))}")
+    return name
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        m, d = self.model, self.data
+        if m.arch == "dcgan":
+            if d.is_toy:
+                raise ValueError(f"model.arch = 'dcgan' needs image data, but data.dataset = {d.dataset!r}")
+            if d.image_size not in DCGAN_SIZES and not (d.image_size == 0 and d.dataset in ("mnist", "fashion_mnist")):
+                raise ValueError(f"data.image_size = {d.image_size} must be one of {list(DCGAN_SIZES)} for DCGAN")
+        if m.conditional and d.is_toy:
+            raise ValueError(f"model.conditional needs labelled image data, not data.dataset = {d.dataset!r}")
+
+    def to_dict(self) -> dict:
+        return {sec: dataclasses.asdict(getattr(self, sec)) for sec in SECTIONS}
+
+    def flat(self) -> dict:
+        return {k: v for sec in SECTIONS for k, v in dataclasses.asdict(getattr(self, sec)).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        """From a nested ({'train': {...}}) or flat ({'lr_g': ...}) dict; unknown keys are errors."""
+        if not isinstance(d, dict):
+            raise ValueError(f"config must be a JSON object, not {type(d).__name__}")
+        nested: dict[str, dict] = {sec: {} for sec in SECTIONS}
+        for key, value in d.items():
+            if key in SECTIONS:
+                if not isinstance(value, dict):
+                    raise ValueError(f"config section {key!r} must be an object")
+                for k, v in value.items():
+                    nested[key][resolve_key(f"{key}.{k}")] = v
+            else:
+                name = resolve_key(key)
+                nested[FIELD_SECTION[name]][name] = value
+        return cls(**{sec: SECTIONS[sec](**vals) for sec, vals in nested.items()})
+
+    def replace(self, **flat: Any) -> "Config":
+        """A validated copy with some flat fields changed."""
+        d = self.to_dict()
+        for key, value in flat.items():
+            name = resolve_key(key)
+            d[FIELD_SECTION[name]][name] = value
+        return Config.from_dict(d)
+
+    def with_overrides(self, pairs: list[str]) -> "Config":
+        """Apply CLI-style 'key=value' strings."""
+        changes = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise ValueError(f"--set expects key=value, got {pair!r}")
+            key, text = pair.split("=", 1)
+            name = resolve_key(key.strip())
+            changes[name] = parse_value(name, text.strip())
+        return self.replace(**changes)

@@ -1,0 +1,348 @@
+"""Image datasets as one in-memory tensor: digits (sklearn, offline), MNIST, Fashion-MNIST, a folder or .zip.
+
+``load_images(cfg.data)`` returns an ``ImageDataset`` with images (N, C, H, W) float32 in [-1, 1] and
+optional int64 labels. MNIST-style sets are read from IDX files under the data directory
+(``data.data_dir``, else ``$GAN_PLAYGROUND_DATA``, else ``./data``) and downloaded with md5 checks when
+absent (see ``download.py``). Folders and zips are read in memory (zips are never extracted) within
+the ``MAX_*`` safety limits; first-level subfolders become class labels. Every user-fixable problem
+raises ``DataError`` with a message that says what to do.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import math
+import os
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+
+from ..config import DataConfig
+from . import download
+
+Progress = Optional[Callable[[str, float], None]]
+
+MAX_FILES = 20_000  # image files per folder/zip
+MAX_TOTAL_BYTES = 512 * 2**20  # uncompressed bytes read per folder/zip
+MAX_PIXELS = 40_000_000  # per image, checked before decoding
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+FOLDER_SIZE, FOLDER_CHANNELS = 32, 3  # folder defaults for image_size = 0 / channels = 0
+DIGIT_NAMES = [str(i) for i in range(10)]
+FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+IDX_SETS = {"mnist": ("MNIST", DIGIT_NAMES), "fashion_mnist": ("Fashion-MNIST", FASHION_NAMES)}
+ENV_DATA_DIR = "GAN_PLAYGROUND_DATA"
+NOT_IMAGE = "not an image file"
+
+
+class DataError(ValueError):
+    """A user-fixable data problem; the message says what to do."""
+
+
+@dataclass
+class ImageDataset:
+    name: str
+    images: torch.Tensor  # (N, C, H, W) float32 in [-1, 1]
+    labels: Optional[torch.Tensor]  # (N,) int64, or None when unlabelled
+    num_classes: int  # 0 when unlabelled
+    class_names: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.images.shape[1:])
+
+    @property
+    def dim(self) -> int:
+        return math.prod(self.shape)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def sample(self, n: int, gen: torch.Generator, device) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``n`` random images (with replacement); ``gen`` must live on ``self.images.device``."""
+        idx = torch.randint(0, len(self), (n,), generator=gen, device=self.images.device)
+        y = self.labels[idx].to(device) if self.labels is not None else None
+        return self.images[idx].to(device), y
+
+    def to(self, device) -> "ImageDataset":
+        labels = self.labels.to(device) if self.labels is not None else None
+        return dataclasses.replace(self, images=self.images.to(device), labels=labels)
+
+
+# ---------------------------------------------------------------- IDX (MNIST, Fashion-MNIST)
+
+def read_idx(path: Union[str, Path]) -> np.ndarray:
+    """An IDX file (raw or .gz) of unsigned bytes: labels (N,) or images (N, H, W), both uint8."""
+    path = Path(path)
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
+        raise DataError(f"{path} cannot be read ({e}); delete it and fetch it again") from None
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if magic not in (0x801, 0x803):
+        got = f"magic 0x{magic:08x}" if magic is not None else f"only {len(raw)} bytes"
+        raise DataError(f"{path} is not an IDX file ({got}; expected 0x00000801 for labels or "
+                        "0x00000803 for images); delete it and fetch it again")
+    ndim = magic & 0xFF
+    head = 4 + 4 * ndim
+    if len(raw) < head:
+        raise DataError(f"{path} is truncated: {len(raw)} bytes, shorter than its {head}-byte header")
+    dims = struct.unpack(f">{ndim}I", raw[4:head])
+    need = head + math.prod(dims)
+    if len(raw) != need:
+        what = "truncated" if len(raw) < need else "corrupt (trailing bytes)"
+        raise DataError(f"{path} is {what}: {len(raw)} bytes, but its header {dims} implies {need}; "
+                        "delete it and fetch it again")
+    return np.frombuffer(raw, np.uint8, math.prod(dims), head).reshape(dims).copy()  # copy: writable
+
+
+def data_root(cfg: DataConfig) -> Path:
+    """Absolute data directory: ``data_dir``, else ``$GAN_PLAYGROUND_DATA``, else ``./data``."""
+    return Path(cfg.data_dir or os.environ.get(ENV_DATA_DIR) or "data").expanduser().resolve()
+
+
+def _idx_file(d: Path, split: str, kind: str) -> Optional[Path]:
+    nd = 3 if kind == "images" else 1
+    for stem in (f"{split}-{kind}-idx{nd}-ubyte", f"{split}-{kind}.idx{nd}-ubyte"):
+        for suffix in ("", ".gz"):
+            if (d / (stem + suffix)).is_file():
+                return d / (stem + suffix)
+    return None
+
+
+def _find_splits(dirs: list[Path]) -> list[tuple[Path, Optional[Path]]]:
+    """(images, labels or None) per split, from the first directory holding any images file."""
+    for d in dirs:
+        found = [(img, _idx_file(d, s, "labels")) for s in ("train", "t10k")
+                 if (img := _idx_file(d, s, "images")) is not None]
+        if found:
+            return found
+    return []
+
+
+def _load_idx_set(key: str, cfg: DataConfig, progress: Progress) -> ImageDataset:
+    title, names = IDX_SETS[key]
+    root = data_root(cfg)
+    sub = root / key
+    splits = _find_splits([sub, root])
+    if not splits:
+        why = "downloading is turned off (data.download = false)"
+        if cfg.download:
+            try:
+                download.download_set(key, sub, progress)
+                splits = _find_splits([sub])
+            except download.DownloadFailed as e:
+                why = f"it could not be downloaded ({e})"
+        if not splits:
+            raise DataError(f"{title} not found in {sub} or {root}, and {why}. Put train-images-idx3-ubyte.gz, "
+                            f"train-labels-idx1-ubyte.gz (and/or the t10k-* files) into {sub}{os.sep}, "
+                            f"or set --data-dir / {ENV_DATA_DIR}.")
+    xs, ys = [], []
+    for img_path, lbl_path in splits:
+        x = read_idx(img_path)
+        if x.ndim != 3:
+            raise DataError(f"{img_path} holds labels, not images (expected a 3-D IDX file)")
+        xs.append(x)
+        ys.append(_read_labels(lbl_path, len(x), len(names)) if lbl_path is not None else None)
+    if len({x.shape[1:] for x in xs}) > 1:
+        raise DataError(f"{splits[0][0]} and {splits[1][0]} have different image sizes; remove one of them")
+    x = np.concatenate(xs)
+    y = np.concatenate(ys) if all(v is not None for v in ys) else None  # labelled only if every split is
+    return _finish(key, x, y, names, 255.0, cfg)
+
+
+def _read_labels(path: Path, n: int, num_classes: int) -> np.ndarray:
+    y = read_idx(path)
+    if y.ndim != 1 or len(y) != n:
+        raise DataError(f"{path} has {y.shape} labels but its images file has {n} images; "
+                        "the two files do not belong together")
+    if len(y) and int(y.max()) >= num_classes:
+        raise DataError(f"{path} has label {int(y.max())}, outside 0..{num_classes - 1}")
+    return y
+
+
+# ---------------------------------------------------------------- shared post-processing
+
+def _finish(name: str, x: np.ndarray, y: Optional[np.ndarray], names: list[str], vmax: float,
+            cfg: DataConfig) -> ImageDataset:
+    """(N, H, W) raw values in [0, vmax] -> ImageDataset after max_images, scaling, resize, channels."""
+    if cfg.max_images:
+        x, y = x[:cfg.max_images], (y[:cfg.max_images] if y is not None else None)
+    t = torch.from_numpy(x.astype(np.float32)).unsqueeze(1).div_(vmax).mul_(2).sub_(1)
+    t = _fit(t, cfg.image_size, cfg.channels)
+    labels = torch.from_numpy(y.astype(np.int64)) if y is not None else None
+    return ImageDataset(name, t, labels, len(names) if labels is not None else 0,
+                        list(names) if labels is not None else [])
+
+
+def _fit(x: torch.Tensor, size: int, channels: int) -> torch.Tensor:
+    """Resize (N, C, H, W) to size x size (0 = keep) and repeat grey to 3 channels if asked."""
+    if size and tuple(x.shape[-2:]) != (size, size):
+        out = x.new_empty(x.shape[0], x.shape[1], size, size)
+        for i in range(0, x.shape[0], 4096):  # chunks: bounds the temporary memory of big sets
+            out[i:i + 4096] = F.interpolate(x[i:i + 4096], size=(size, size), mode="bilinear",
+                                            antialias=True, align_corners=False)
+        x = out.clamp_(-1, 1)
+    if channels == 3 and x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)
+    return x
+
+
+def _load_digits(cfg: DataConfig) -> ImageDataset:
+    from sklearn.datasets import load_digits  # lazy: sklearn is slow to import and only needed here
+    d = load_digits()
+    return _finish("digits", d.images, d.target, DIGIT_NAMES, 16.0, cfg)
+
+
+# ---------------------------------------------------------------- folder / zip of images
+
+def _hidden(part: str) -> bool:
+    return part.startswith(".") or part == "__MACOSX"  # macOS zips carry ._x.png resource forks
+
+
+def _unsafe(name: str, parts: tuple) -> bool:
+    return name.startswith("/") or bool(re.match(r"[A-Za-z]:", name)) or ".." in parts
+
+
+def _list_folder(root: Path) -> tuple[list, list]:
+    """([(parts, size, path)], [(name, reason)]) for files under ``root``, sorted."""
+    entries, skipped = [], []
+    for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked dirs
+        dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
+        for fn in sorted(f for f in filenames if not _hidden(f)):
+            p = Path(dirpath) / fn
+            parts = p.relative_to(root).parts
+            if p.suffix.lower() not in IMAGE_EXTS:
+                skipped.append(("/".join(parts), NOT_IMAGE))
+            else:
+                entries.append((parts, p.stat().st_size, p))
+    return entries, skipped
+
+
+def _list_zip(zf: zipfile.ZipFile) -> tuple[list, list]:
+    """Like ``_list_folder`` for zip members; absolute or ``..`` names are skipped as unsafe."""
+    entries, skipped = [], []
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        name = info.filename.replace("\\", "/")
+        parts = tuple(p for p in name.split("/") if p not in ("", "."))
+        if _unsafe(name, parts):
+            skipped.append((name, "unsafe path (absolute or with '..')"))
+        elif any(_hidden(p) for p in parts):
+            continue
+        elif Path(name).suffix.lower() not in IMAGE_EXTS:
+            skipped.append((name, NOT_IMAGE))
+        else:
+            entries.append((parts, info.file_size, info))
+    return sorted(entries, key=lambda e: e[0]), skipped
+
+
+def _decode(data: bytes, size: int, mode: str, max_pixels: int) -> np.ndarray:
+    """Bytes -> (size, size[, 3]) uint8: flatten alpha onto white, center-crop square, LANCZOS resize."""
+    with Image.open(io.BytesIO(data)) as img:
+        w, h = img.size
+        if w * h > max_pixels:  # checked before load(): decoding is where the memory goes
+            raise ValueError(f"{w}x{h} pixels is over the {max_pixels:,}-pixel limit")
+        if img.format == "JPEG":
+            img.draft(mode, (size, size))  # lets libjpeg decode big photos at a reduced scale
+        im = img.convert("RGBA") if img.mode in ("P", "PA", "LA", "La", "RGBa", "RGBA") else img
+        if im.mode == "RGBA":  # transparent pixels hide arbitrary colours; show them as white
+            im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
+        im = im.convert(mode)
+        s = min(im.size)
+        left, top = (im.size[0] - s) // 2, (im.size[1] - s) // 2
+        im = im.resize((size, size), Image.Resampling.LANCZOS, box=(left, top, left + s, top + s))
+        return np.asarray(im, dtype=np.uint8)
+
+
+def _reason(e: Exception) -> str:
+    if isinstance(e, Image.DecompressionBombError):
+        return "too many pixels (decompression bomb)"
+    if isinstance(e, UnidentifiedImageError):
+        return "not a readable image"
+    return str(e) or type(e).__name__
+
+
+def load_folder(path: Union[str, Path], image_size: int = 0, channels: int = 0, max_images: int = 0,
+                progress: Progress = None, *, max_files: int = MAX_FILES,
+                max_total_bytes: int = MAX_TOTAL_BYTES, max_pixels: int = MAX_PIXELS) -> ImageDataset:
+    """Images from a directory or .zip; >= 2 first-level subfolders (and no loose images) = classes."""
+    p = Path(path).expanduser().resolve()
+    size, channels = image_size or FOLDER_SIZE, channels or FOLDER_CHANNELS
+    mode = "L" if channels == 1 else "RGB"
+    if not p.exists():
+        raise DataError(f"image folder or zip {p} does not exist; check data.path")
+    if p.is_dir():
+        zf = None
+        entries, skipped = _list_folder(p)
+    elif zipfile.is_zipfile(p):
+        zf = zipfile.ZipFile(p)
+        entries, skipped = _list_zip(zf)
+    else:
+        raise DataError(f"{p} is neither a folder nor a .zip file; point data.path at one")
+    try:
+        while entries and all(len(e[0]) > 1 for e in entries) and len({e[0][0] for e in entries}) == 1:
+            entries = [(e[0][1:],) + e[1:] for e in entries]  # a zip of "photos/" -> look inside it
+        tops = sorted({e[0][0] for e in entries if len(e[0]) > 1})
+        labelled = len(tops) >= 2 and all(len(e[0]) > 1 for e in entries)
+        if max_images:
+            entries = entries[:max_images]
+        if len(entries) > max_files:
+            raise DataError(f"{p} has {len(entries)} image files, over the limit of {max_files}; "
+                            "set data.max_images or use a smaller folder")
+        total = sum(e[1] for e in entries)  # declared sizes, before anything is read
+        if total > max_total_bytes:
+            raise DataError(f"{p} holds {total / 2**20:.0f} MB of images, over the limit of "
+                            f"{max_total_bytes / 2**20:.0f} MB; set data.max_images or use a smaller folder")
+        arrays, labels = [], []
+        step = max(1, len(entries) // 100)
+        for i, (parts, _, src) in enumerate(entries):
+            try:
+                data = zf.read(src) if zf is not None else src.read_bytes()
+                arrays.append(_decode(data, size, mode, max_pixels))
+                labels.append(tops.index(parts[0]) if labelled else 0)
+            except Exception as e:  # any unreadable file is skipped, counted and reported if all fail
+                skipped.append(("/".join(parts), _reason(e)))
+            if progress is not None and (i % step == 0 or i == len(entries) - 1):
+                progress(f"Reading images {i + 1}/{len(entries)}", (i + 1) / len(entries))
+    finally:
+        if zf is not None:
+            zf.close()
+    if not arrays:
+        if skipped:
+            name, why = next((s for s in skipped if s[1] != NOT_IMAGE), skipped[0])  # most telling first
+            raise DataError(f"no image could be read from {p}: {len(skipped)} file(s) skipped "
+                            f"(first: {name}: {why})")
+        raise DataError(f"{p} contains no image files ({', '.join(IMAGE_EXTS)})")
+    x = torch.from_numpy(np.stack(arrays)).float().div_(255).mul_(2).sub_(1)
+    x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor(labels, dtype=torch.int64) if labelled else None
+    return ImageDataset("folder", x, y, len(tops) if labelled else 0, tops if labelled else [])
+
+
+# ---------------------------------------------------------------- entry point
+
+def load_images(cfg: DataConfig, progress: Progress = None) -> ImageDataset:
+    """Load ``cfg.dataset`` (digits, mnist, fashion_mnist or folder) as an in-memory ImageDataset."""
+    if cfg.dataset == "digits":
+        ds = _load_digits(cfg)
+    elif cfg.dataset in IDX_SETS:
+        ds = _load_idx_set(cfg.dataset, cfg, progress)
+    elif cfg.dataset == "folder":
+        ds = load_folder(cfg.path, cfg.image_size, cfg.channels, cfg.max_images, progress)
+    else:
+        raise DataError(f"data.dataset = {cfg.dataset!r} is not an image dataset; use gan_core.data.toy")
+    if progress is not None:
+        progress(f"Loaded {len(ds)} images of shape {ds.shape}", 1.0)
+    return ds

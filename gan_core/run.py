@@ -1,0 +1,332 @@
+"""A training run: owns a Trainer and a daemon thread; pages and the CLI only call its methods.
+
+    run = Run.from_preset("ring8", seed=1)
+    run.start(); run.set(lr_g=5e-4); snap = run.snapshot(); run.stop()
+
+Controls (start, pause, resume, step_once, stop, reset, set) may be called from any thread. The loop
+reads pending hyperparameters at the start of each step, keeps per-step metrics in a device buffer and
+copies them to the history every 64 steps or 0.2 s (one host transfer instead of one per step), and
+computes pictures only while someone has asked for them in the last few seconds.
+"""
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import uuid
+import weakref
+from collections import deque
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from .config import LIVE_FIELDS, Config, resolve_key
+from .history import History
+from .metrics import STEP_METRICS, mode_coverage
+from .presets import preset_config
+from .trainer import Trainer
+from .viz import make_visual
+
+COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")
+EVAL_COLUMNS = ("step", "modes_covered", "hq_fraction")
+FLUSH_STEPS, FLUSH_SECONDS = 64, 0.2
+VISUAL_SECONDS, VISUAL_INTEREST_SECONDS = 0.3, 5.0
+_LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
+
+
+class Run:
+    def __init__(self, config: Config, run_id: Optional[str] = None, dataset=None,
+                 progress: Optional[Callable[[str, float], None]] = None):
+        self.id = run_id or uuid.uuid4().hex[:8]
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._requests: deque = deque()
+        self._pending_cfg: Optional[Config] = None
+        self._build(config, dataset, progress)
+        _LIVE_RUNS.add(self)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "Run":
+        return cls(preset_config(name, **overrides))
+
+    def _build(self, config: Config, dataset=None, progress=None) -> None:
+        trainer = Trainer(config, dataset, progress)  # may raise: leave the old state untouched then
+        self.trainer, self.config, self.config_version = trainer, config, 0
+        self.history = History(COLUMNS)
+        self.evals = History(EVAL_COLUMNS, capacity=4000)
+        self.state, self.message = "ready", ""
+        self._running = False
+        self._visual, self._visual_step, self._visual_time = None, -1, 0.0
+        self._visual_wanted_until = 0.0
+        self._elapsed, self._started_at = 0.0, None
+        self._rate = (0, 0.0)  # (step, elapsed seconds) at the last flush
+
+    # ---- controls --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start training, or resume it when paused."""
+        with self._lock:
+            if self.state == "error":
+                raise RuntimeError(f"run {self.id} failed: {self.message}; press Reset")
+            self._running = True
+            self.state, self.message = "running", ""
+        self._ensure_thread()
+        self._wake.set()
+
+    resume = start
+
+    def pause(self) -> None:
+        with self._lock:
+            if self.state == "running":
+                self._running = False
+                self.state = "paused"
+        self._wake.set()
+
+    def step_once(self, which: str = "both", timeout: float = 60.0) -> dict:
+        """Run exactly one iteration ("both", "d" or "g") and return its metrics."""
+        if which not in ("both", "d", "g"):
+            raise ValueError(f"which = {which!r} is not one of ['both', 'd', 'g']")
+        with self._lock:
+            if self.state in ("ready", "stopped", "finished"):
+                self.state = "paused"
+        self.call_in_loop(which, timeout)
+        return self.latest()
+
+    def call_in_loop(self, job, timeout: float = 60.0):
+        """Run ``job`` (a callable taking the Trainer, or a step kind) between two training steps and
+        return its result: the only safe way to read or write the models while the thread trains."""
+        box: dict = {}
+        done = threading.Event()
+        if self.state == "error":
+            raise RuntimeError(f"run {self.id} failed: {self.message}; press Reset")
+        self._ensure_thread()
+        self._requests.append((job, done, box))
+        self._wake.set()
+        if not done.wait(timeout):
+            raise TimeoutError(f"the training thread did not answer within {timeout} s")
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
+
+    def save(self, out_dir):
+        """Write a checkpoint (see gan_core.checkpoint) between two steps; returns the weights path."""
+        from .checkpoint import save_checkpoint
+        if self._thread is not None and self._thread.is_alive():
+            return self.call_in_loop(lambda tr: save_checkpoint(self, out_dir))
+        with self._lock:
+            return save_checkpoint(self, out_dir)
+
+    @classmethod
+    def from_checkpoint(cls, path, device: Optional[str] = None, progress=None) -> "Run":
+        """A paused-state run restored from a checkpoint folder (weights, optimiser, step, history)."""
+        from .checkpoint import load_checkpoint, restore_into
+        ckpt = load_checkpoint(path)
+        config = ckpt.config.replace(device=device) if device else ckpt.config
+        run = cls(config, run_id=ckpt.meta.get("run_id") or None, progress=progress)
+        restore_into(run, ckpt)
+        return run
+
+    def stop(self, timeout: Optional[float] = 1.0) -> None:
+        """Stop the thread (returns within ``timeout``); the weights stay, ``start`` continues training."""
+        with self._lock:
+            thread = self._thread
+            self._running = False
+            self._stop.set()
+            if self.state in ("running", "paused"):
+                self.state = "stopped"
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def reset(self, config: Optional[Config] = None, progress=None) -> None:
+        """Fresh weights and an empty history, with ``config`` or the current one."""
+        self.stop(timeout=None)  # wait for the step in flight: the old thread must not touch the new state
+        with self._lock:
+            self._build(config or self.config, None, progress)
+            self._pending_cfg = None
+
+    def set(self, **changes) -> Config:
+        """Change live hyperparameters (validated); the loop adopts them at its next step."""
+        names = {resolve_key(k): v for k, v in changes.items()}
+        frozen = sorted(n for n in names if n not in LIVE_FIELDS)
+        if frozen:
+            raise ValueError(f"{', '.join(frozen)} cannot change during a run; change the setup and press Reset")
+        with self._lock:
+            new = self.config.replace(**names)
+            self.config = new
+            self.config_version += 1
+            if self._thread is not None and self._thread.is_alive():
+                self._pending_cfg = new
+            else:
+                self.trainer.apply_config(new)
+            self._visual_step = -1  # the picture depends on the loss: redraw it
+        self._wake.set()
+        return new
+
+    # ---- reading ---------------------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        return self.trainer.step_count
+
+    def latest(self) -> dict:
+        with self._lock:
+            return {n: float(v) for n, v in zip(COLUMNS, self.history.last)}
+
+    def snapshot(self, max_points: int = 2000, visual: bool = True) -> dict:
+        """Copies of everything a page draws, taken under the lock (safe while training)."""
+        now = time.perf_counter()
+        modes = getattr(self.trainer.data, "modes", None)
+        with self._lock:
+            if visual:
+                self._visual_wanted_until = now + VISUAL_INTEREST_SECONDS
+                idle = self._thread is None or not self._thread.is_alive()
+                if idle and self._visual_step != self.trainer.step_count:
+                    self._make_visual(now)  # no thread: safe to use the models here
+            snap = {
+                "id": self.id, "state": self.state, "message": self.message, "step": self.trainer.step_count,
+                "config": self.config.to_dict(), "config_version": self.config_version,
+                "device": str(self.trainer.device), "history": self.history.view(max_points),
+                "evals": self.evals.view(max_points), "latest": dict(zip(COLUMNS, self.history.last.tolist())),
+                "elapsed": self._elapsed_now(now), "visual": self._visual if visual else None,
+                "has_modes": modes is not None, "n_modes": 0 if modes is None else int(modes.shape[0]),
+            }
+        return snap
+
+    def _elapsed_now(self, now: float) -> float:
+        return self._elapsed + (now - self._started_at if self._started_at is not None else 0.0)
+
+    # ---- the loop --------------------------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        """Start the loop thread unless one is running; wait out a stopping one. Call without the lock."""
+        while True:
+            with self._lock:
+                thread = self._thread
+                if thread is None or not thread.is_alive():
+                    self._stop = threading.Event()
+                    self._thread = threading.Thread(target=self._loop, args=(self._stop,),
+                                                    name=f"gan-run-{self.id}", daemon=True)
+                    self._thread.start()
+                    return
+                if not self._stop.is_set():
+                    return
+            thread.join()
+
+    def _loop(self, stop: threading.Event) -> None:
+        tr = self.trainer
+        buf = torch.empty((FLUSH_STEPS, len(STEP_METRICS)), device=tr.device)
+        meta = np.empty((FLUSH_STEPS, 2))
+        k, last_flush = 0, time.perf_counter()
+        self._started_at = time.perf_counter()
+        req = None
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                with self._lock:
+                    req = self._requests.popleft() if self._requests else None
+                    running, cfg, self._pending_cfg = self._running, self._pending_cfg, None
+                if cfg is not None:
+                    tr.apply_config(cfg)
+                if req is not None and not isinstance(req[0], str):  # a job: run it between steps
+                    self._run_job(req)
+                    req = None
+                    continue
+                if req is None and not running:
+                    k = self._flush(buf, meta, k)
+                    self._pause_clock()
+                    if time.perf_counter() < self._visual_wanted_until and self._visual_step != tr.step_count:
+                        with self._lock:
+                            self._make_visual(time.perf_counter())
+                    self._wake.wait(0.5)
+                    continue
+                if self._started_at is None:
+                    self._started_at = time.perf_counter()
+                buf[k].copy_(tr.step(req[0] if req else "both"))
+                meta[k] = (tr.step_count, self._elapsed_now(time.perf_counter()))
+                k += 1
+                now = time.perf_counter()
+                if req is not None or k == FLUSH_STEPS or now - last_flush > FLUSH_SECONDS:
+                    k, last_flush = self._flush(buf, meta, k), now
+                if tr.step_count % self.config.train.metrics_every == 0 or req is not None:
+                    self._evaluate()
+                if req is not None or (now < self._visual_wanted_until and now - self._visual_time > VISUAL_SECONDS):
+                    with self._lock:
+                        self._make_visual(now)
+                if req is not None:
+                    req[1].set()
+                req = None
+                self._check_limits()
+        except Exception as exc:  # surfaced on the page, never a traceback in the UI thread
+            with self._lock:
+                self.state, self.message, self._running = "error", f"{type(exc).__name__}: {exc}", False
+            if req is not None:
+                self._requests.appendleft(req)
+        finally:
+            self._pause_clock()
+            with self._lock:  # nobody waits forever on a request the loop will not serve
+                while self._requests:
+                    _, done, box = self._requests.popleft()
+                    box["error"] = RuntimeError(self.message or f"run {self.id} was stopped")
+                    done.set()
+
+    def _run_job(self, req) -> None:
+        job, done, box = req
+        try:
+            box["result"] = job(self.trainer)
+        except Exception as exc:  # handed back to the caller's thread
+            box["error"] = exc
+        done.set()
+
+    def _pause_clock(self) -> None:
+        if self._started_at is not None:
+            self._elapsed += time.perf_counter() - self._started_at
+            self._started_at = None
+
+    def _flush(self, buf: torch.Tensor, meta: np.ndarray, k: int) -> int:
+        if k == 0:
+            return 0
+        values = buf[:k].cpu().numpy().astype(np.float64)
+        step, t = meta[k - 1]
+        step0, t0 = self._rate
+        rate = (step - step0) / (t - t0) if t > t0 else np.nan
+        rows = np.column_stack([meta[:k], values, np.full(k, rate),
+                                np.full(k, rate * self.config.train.batch_size)])
+        with self._lock:
+            self.history.append(rows)
+            self._rate = (step, t)
+            if not np.isfinite(values[:, [0, 3]]).all():
+                self._running, self.state = False, "paused"
+                self.message = (f"Training diverged at step {int(step)}: a loss became NaN or Inf. "
+                                "Lower the learning rates or pick another loss, then press Reset.")
+        return 0
+
+    def _evaluate(self) -> None:
+        tr = self.trainer
+        modes = getattr(tr.data, "modes", None)
+        if modes is None:
+            return
+        covered, hq = mode_coverage(tr.sample(2500), modes, tr.data.mode_std)
+        with self._lock:
+            self.evals.append(np.array([[tr.step_count, covered, hq]], dtype=np.float64))
+
+    def _make_visual(self, now: float) -> None:
+        self._visual = make_visual(self.trainer)
+        self._visual["step"] = self.trainer.step_count
+        self._visual_step, self._visual_time = self.trainer.step_count, now
+
+    def _check_limits(self) -> None:
+        limit = self.config.train.max_steps
+        if limit and self.trainer.step_count >= limit:
+            with self._lock:
+                self._running, self.state = False, "finished"
+                self.message = f"Reached train.max_steps = {limit}."
+
+
+def stop_all(timeout: float = 1.0) -> None:
+    """Stop every live run's thread (called at interpreter exit)."""
+    for run in list(_LIVE_RUNS):
+        run.stop(timeout)
+
+
+atexit.register(stop_all)

@@ -1,0 +1,33 @@
+"""Guide page: how to read the Train page, what healthy training looks like, experiments to try."""
+import streamlit as st
+
+st.title("Guide")
+st.markdown("""
+### Reading the Train page
+- **Losses**: D's loss is the sum of its real term (dotted) and fake term (dashed). With the BCE losses a
+  balanced game sits near **D loss ≈ 1.0–1.6** (each term ~0.5–0.8) and **G loss ≈ 1–2**.
+- **Discriminator accuracy** on real and on fake samples: the green band (70–80%) is the healthy zone.
+- **D(x) and D(G(z))**: D's average belief that real and generated samples are real (a probability for
+  the minimax, non-saturating and DRAGAN losses; a raw score for WGAN and hinge).
+- **Data space** (2D data): the background is D's output over the plane (blue: D says "real", red: D says "fake"),
+  green dots are real samples, purple dots generated ones; the black strokes show where G's loss pushes
+  each generated point — the generator follows D's gradient.
+- **Mode coverage** (ring and grid data): how many of the mixture's modes have at least one sample within
+  3 standard deviations, and what fraction of samples is that close to a mode.
+
+### Failure signatures
+| What you see | What it means | Try |
+|---|---|---|
+| D accuracy ≈ 100%, D loss → 0 for a long time | D won: G's gradient vanishes (worst with the minimax loss) | non-saturating loss, instance noise, lower D learning rate, label smoothing |
+| G loss oscillates, fake accuracy high, samples near-identical, modes covered drops | mode collapse | R1 penalty, WGAN-GP, more D steps, smaller learning rates |
+| Losses become NaN | divergence: the run pauses itself | lower the learning rates, then Reset |
+
+### Experiments for a lecture
+1. **ring8** preset, Start: all 8 modes appear within ~3,000 steps. Now switch the loss to *minimax* and the
+   learning rate to 1e-2 while it runs.
+2. **ring8_collapse**: the original GAN on the ring — watch the purple points jump between modes.
+3. Set **D steps per G step** to 5 and watch D's accuracy and G's gradient arrows.
+4. **Instance noise** 0.3: the heatmap blurs and D's accuracy falls into the healthy band.
+5. **digits** preset: an MLP GAN learning 8×8 digits in about a minute on a laptop; **Step** through it one
+   iteration at a time, or do a *D step only* a few times and see G's loss jump.
+""")

@@ -1,0 +1,1 @@
+"""Streamlit glue shared by the pages: run registry, controls, charts and the live panel."""

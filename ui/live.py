@@ -1,0 +1,79 @@
+"""The live part of the Train page: one fragment that re-reads the run's snapshot twice a second and
+draws the buttons, headline numbers, the stacked training chart and the data-space picture.
+
+When the run's configuration changed elsewhere (another tab, a Reset) the fragment asks for a full rerun
+so the widgets outside it show the new values.
+"""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from gan_core.losses import LOSSES
+from ui import charts
+from ui.controls import button_row
+from ui.runs import get_registry
+
+LIVE_POINTS = 600  # points per curve sent to the browser each refresh
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
+
+
+def _pct(value) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{100 * value:.0f}%"
+
+
+@st.fragment(run_every=0.5)
+def live_panel(run_id: str) -> None:
+    run = get_registry().get(run_id)
+    if run is None:
+        st.warning("This run no longer exists; reload the page to attach to the current one.")
+        return
+    snap = run.snapshot(max_points=LIVE_POINTS)
+    version = (run.id, snap["config_version"], id(run.trainer))
+    if st.session_state.get("_live_synced") not in (None, version):
+        st.rerun(scope="app")  # settings changed elsewhere: redraw the widgets outside this fragment
+    state = snap["state"]
+    button_row(run, state)
+    if snap["message"]:
+        (st.error if state == "error" else st.info)(snap["message"])
+    last = snap["latest"]
+    cols = st.columns(7)
+    cols[0].metric("Step", f"{snap['step']:,}")
+    cols[1].metric("State", state)
+    cols[2].metric("it/s", _fmt(last.get("steps_per_s"), 0) if state == "running" else "–")
+    cols[3].metric("D loss", _fmt(last.get("d_loss")))
+    cols[4].metric("G loss", _fmt(last.get("g_loss")))
+    cols[5].metric("D acc real", _pct(last.get("d_acc_real", math.nan)))
+    cols[6].metric("D acc fake", _pct(last.get("d_acc_fake", math.nan)))
+    output = LOSSES[snap["config"]["loss"]["loss"]].output
+    left, right = st.columns([1.15, 1])
+    with left:
+        if len(snap["history"]["step"]):
+            st.plotly_chart(charts.training_figure(snap["history"], output), key="train_chart",
+                            config={"displayModeBar": False})
+        else:
+            st.info("Press **Start** (or **Step**) to train; the loss and accuracy curves appear here.")
+    with right:
+        _draw_visual(snap)
+        if snap["has_modes"] and len(snap["evals"]["step"]):
+            st.plotly_chart(charts.modes_figure(snap["evals"], snap["n_modes"]), key="modes_chart",
+                            config={"displayModeBar": False})
+
+
+def _draw_visual(snap: dict) -> None:
+    visual = snap["visual"]
+    if visual is None:
+        st.caption("Preparing the picture…")
+        return
+    if visual["kind"] == "images":
+        st.image(charts.upscale(visual["grid"]), caption=f"Samples from 64 fixed noise vectors, step {visual['step']}",
+                 width="content")
+    else:
+        st.plotly_chart(charts.space_figure(visual), key="space_chart", config={"displayModeBar": False})
+        if visual["kind"] == "2d":
+            st.caption("Background: D's belief that a point is real. Arrows: where G's loss pushes each "
+                       "generated point.")
