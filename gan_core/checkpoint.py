@@ -89,7 +89,8 @@ def save_checkpoint(run, out_dir) -> Path:
         tensors = state_tensors(run)
         meta = {"format": FORMAT, "step": str(run.trainer.step_count), "saved_at": str(time.time()),
                 "config": json.dumps(run.config.to_dict()), "run_id": run.id,
-                "history_stride": str(run.history.stride), "evals_stride": str(run.evals.stride)}
+                "history_stride": str(run.history.stride), "evals_stride": str(run.evals.stride),
+                "d_updates": str(run.trainer._d_updates)}  # lazy R1 phase: needed for an exact resume
         rows = run.history.data[: run.history.n].copy()
         names = run.history.names
     atomic_write(out / WEIGHTS_FILE, save(tensors, metadata=meta))
@@ -150,6 +151,7 @@ def restore_into(run, ckpt: Checkpoint) -> None:
     except (RuntimeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"checkpoint does not fit its own config: {exc}") from None
     tr.step_count = ckpt.step
+    tr._d_updates = int(ckpt.meta.get("d_updates", ckpt.step * run.config.train.d_steps))
     tr.G.to(tr.device)
     tr.D.to(tr.device)
     for prefix, hist, stride in (("history", run.history, "history_stride"), ("evals", run.evals, "evals_stride")):

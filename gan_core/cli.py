@@ -93,6 +93,7 @@ def cmd_train(args) -> int:
     result = {"preset": args.preset, "steps": run.step - start_step, "seconds": round(seconds, 3),
               "device": snap["device"], "state": snap["state"]}
     result.update({k: v for k, v in snap["latest"].items() if k not in ("time",)})
+    result["step"] = run.step
     result["steps_per_s"] = (run.step - start_step) / snap["elapsed"] if snap["elapsed"] > 0 else None
     result["samples_per_s"] = result["steps_per_s"] and result["steps_per_s"] * cfg.train.batch_size
     if snap["has_modes"]:

@@ -30,7 +30,7 @@ class Range:
     def check(self, qual: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{qual} = {value!r} must be a number in [{self.lo}, {self.hi}]")
-        if not math.isfinite(value) or not (self.lo <= value <= self.hi):
+        if (isinstance(value, float) and not math.isfinite(value)) or not (self.lo <= value <= self.hi):
             raise ValueError(f"{qual} = {value!r} is out of range [{self.lo}, {self.hi}]")
 
 
@@ -51,7 +51,7 @@ def _validate(obj: Any, section: str) -> None:
         qual = f"{section}.{f.name}"
         want = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool,
                                                            "str": str}.get(str(f.type), object)
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
+        if want is float and isinstance(value, int) and not isinstance(value, bool) and abs(value) < 1e308:
             value = float(value)
             object.__setattr__(obj, f.name, value)
         if want is int and isinstance(value, float) and value.is_integer():
@@ -221,7 +221,7 @@ class Config:
             raise ValueError(f"config must be a JSON object, not {type(d).__name__}")
         nested: dict[str, dict] = {sec: {} for sec in SECTIONS}
         for key, value in d.items():
-            if key in SECTIONS:
+            if key in SECTIONS and (isinstance(value, dict) or key not in FIELD_SECTION):  # 'loss' is both
                 if not isinstance(value, dict):
                     raise ValueError(f"config section {key!r} must be an object")
                 for k, v in value.items():

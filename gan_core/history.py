@@ -34,7 +34,11 @@ class History:
         return self.n
 
     def append(self, rows: np.ndarray) -> None:
-        rows = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.names))
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim == 1:  # one row, or a column of values for a one-column history
+            rows = rows.reshape(-1, 1) if len(self.names) == 1 else rows.reshape(1, -1)
+        if rows.ndim != 2 or rows.shape[1] != len(self.names):
+            raise ValueError(f"rows of shape {rows.shape} do not match the {len(self.names)} history columns")
         if rows.shape[0] == 0:
             return
         self.last = rows[-1].copy()

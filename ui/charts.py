@@ -1,7 +1,10 @@
 """Plotly figures built from a Run snapshot (plain dicts of numpy arrays); no Streamlit calls here.
 
-SVG ``go.Scatter`` only (WebGL contexts run out with several tabs, see DESIGN.md); every figure carries a
-constant ``uirevision`` so a user's zoom survives the live redraws.
+Live redraws are cheap when a figure is built once and only its data is replaced: ``*_figure`` builds a
+template (axes, bands, titles: ~40 ms with subplots) and ``update_*`` swaps the arrays in place (~1 ms).
+Arrays stay numpy, so plotly sends them as compact typed arrays; NaN draws as a gap. SVG ``go.Scatter``
+only (WebGL contexts run out with several tabs, see DESIGN.md); a constant ``uirevision`` keeps the
+user's zoom across redraws.
 """
 from __future__ import annotations
 
@@ -11,39 +14,34 @@ from plotly.subplots import make_subplots
 
 COLORS = {"d": "#1f77b4", "g": "#d62728", "real": "#2ca02c", "fake": "#9467bd", "band": "rgba(44,160,44,0.12)"}
 HEALTHY_ACC = (0.7, 0.8)  # seed notes: D accuracy on real and fake of ~70-80% is a healthy balance
+# (history column, legend name, colour, dash, width, subplot row)
+TRAINING_TRACES = (
+    ("d_loss", "D loss", COLORS["d"], None, 2, 1),
+    ("g_loss", "G loss", COLORS["g"], None, 2, 1),
+    ("d_loss_real", "D loss (real term)", COLORS["d"], "dot", 1, 1),
+    ("d_loss_fake", "D loss (fake term)", COLORS["d"], "dash", 1, 1),
+    ("d_acc_real", "D acc on real", COLORS["real"], None, 2, 2),
+    ("d_acc_fake", "D acc on fake", COLORS["fake"], None, 2, 2),
+    ("d_real_mean", "D(x) real", COLORS["real"], None, 2, 3),
+    ("d_fake_mean", "D(G(z)) fake", COLORS["fake"], None, 2, 3),
+)
+_EMPTY = np.zeros(0, dtype=np.float32)
 
 
-def _clean(a) -> list:
-    """JSON-safe list: NaN/Inf become None (gaps in the line)."""
-    a = np.asarray(a, dtype=np.float64)
-    return [None if not np.isfinite(v) else float(v) for v in a]
+def _arr(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
 
 
-def _line(fig, x, y, name, color, dash=None, row=None, col=None, width=2, secondary_y=None):
-    trace = go.Scatter(x=_clean(x), y=_clean(y), name=name, mode="lines",
-                       line=dict(color=color, dash=dash, width=width))
-    kw = {"row": row, "col": col} if row else {}
-    if secondary_y is not None:
-        kw["secondary_y"] = secondary_y
-    fig.add_trace(trace, **kw)
-
-
-def training_figure(history: dict, output: str = "logit") -> go.Figure:
+def training_figure(output: str = "logit") -> go.Figure:
     """Three stacked panels sharing the step axis: losses, D accuracy (healthy band), mean D outputs."""
     shown = "D(x) (probability)" if output == "logit" else "mean D output"
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=("Losses", "Discriminator accuracy", shown))
-    x = history.get("step", np.array([]))
-    _line(fig, x, history.get("d_loss", []), "D loss", COLORS["d"], row=1, col=1)
-    _line(fig, x, history.get("g_loss", []), "G loss", COLORS["g"], row=1, col=1)
-    _line(fig, x, history.get("d_loss_real", []), "D loss (real term)", COLORS["d"], "dot", 1, 1, 1)
-    _line(fig, x, history.get("d_loss_fake", []), "D loss (fake term)", COLORS["d"], "dash", 1, 1, 1)
-    _line(fig, x, history.get("d_acc_real", []), "D acc on real", COLORS["real"], row=2, col=1)
-    _line(fig, x, history.get("d_acc_fake", []), "D acc on fake", COLORS["fake"], row=2, col=1)
+    for _, name, color, dash, width, row in TRAINING_TRACES:
+        fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, name=name, mode="lines",
+                                 line=dict(color=color, dash=dash, width=width)), row=row, col=1)
     fig.add_hrect(y0=HEALTHY_ACC[0], y1=HEALTHY_ACC[1], fillcolor=COLORS["band"], line_width=0, row=2, col=1,
                   annotation_text="healthy 70-80%", annotation_position="top left")
-    _line(fig, x, history.get("d_real_mean", []), "D(x) real", COLORS["real"], row=3, col=1)
-    _line(fig, x, history.get("d_fake_mean", []), "D(G(z)) fake", COLORS["fake"], row=3, col=1)
     fig.update_yaxes(range=[-0.02, 1.02], row=2, col=1)
     if output == "logit":
         fig.update_yaxes(range=[-0.02, 1.02], row=3, col=1)
@@ -53,12 +51,21 @@ def training_figure(history: dict, output: str = "logit") -> go.Figure:
     return fig
 
 
-def modes_figure(evals: dict, n_modes: int) -> go.Figure:
+def update_training(fig: go.Figure, history: dict) -> go.Figure:
+    x = _arr(history.get("step", _EMPTY))
+    with fig.batch_update():
+        for trace, (col, *_rest) in zip(fig.data, TRAINING_TRACES):
+            trace.x, trace.y = x, _arr(history.get(col, _EMPTY))
+    return fig
+
+
+def modes_figure(n_modes: int) -> go.Figure:
     """Modes covered (left axis) and fraction of high-quality samples (right axis) over training."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    x = evals.get("step", [])
-    _line(fig, x, evals.get("modes_covered", []), "modes covered", COLORS["d"], secondary_y=False)
-    _line(fig, x, evals.get("hq_fraction", []), "high-quality fraction", COLORS["real"], "dot", secondary_y=True)
+    fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, name="modes covered", mode="lines",
+                             line=dict(color=COLORS["d"], width=2)), secondary_y=False)
+    fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, name="high-quality fraction", mode="lines",
+                             line=dict(color=COLORS["real"], dash="dot", width=2)), secondary_y=True)
     fig.update_yaxes(range=[0, n_modes + 0.5], title_text=f"modes (of {n_modes})", secondary_y=False)
     fig.update_yaxes(range=[0, 1.02], title_text="HQ fraction", secondary_y=True)
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), uirevision="modes",
@@ -67,57 +74,100 @@ def modes_figure(evals: dict, n_modes: int) -> go.Figure:
     return fig
 
 
+def update_modes(fig: go.Figure, evals: dict) -> go.Figure:
+    x = _arr(evals.get("step", _EMPTY))
+    with fig.batch_update():
+        fig.data[0].x, fig.data[0].y = x, _arr(evals.get("modes_covered", _EMPTY))
+        fig.data[1].x, fig.data[1].y = x, _arr(evals.get("hq_fraction", _EMPTY))
+    return fig
+
+
+def space_key(visual: dict) -> tuple:
+    """Visuals with the same key share one template figure."""
+    return visual["kind"], visual["output"], tuple(map(tuple, visual.get("bounds", ())))
+
+
 def space_figure(visual: dict) -> go.Figure:
-    """2D: D's heatmap, real and generated points, gradient arrows. 1D: histograms and D's curve."""
+    """Template for the data-space picture: 2D heatmap + points + arrows, or 1D histograms + D's curve."""
     if visual["kind"] == "1d":
         return _figure_1d(visual)
     prob = visual["output"] == "logit"
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(x=_clean(visual["heat_x"]), y=_clean(visual["heat_y"]), z=visual["heat"].tolist(),
-                             colorscale="RdBu", zsmooth="best", zmin=0 if prob else None, zmax=1 if prob else None,
-                             zmid=None if prob else 0.0, opacity=0.55, showscale=True,
-                             colorbar=dict(title="D(x)" if prob else "D score", thickness=12), name="D"))
-    real, fake = visual["real"], visual["fake"]
-    fig.add_trace(go.Scatter(x=_clean(real[:, 0]), y=_clean(real[:, 1]), mode="markers", name="real",
+    fig.add_trace(go.Heatmap(x=_EMPTY, y=_EMPTY, z=[[0.0]], colorscale="RdBu", zsmooth="best",
+                             zmin=0 if prob else None, zmax=1 if prob else None, zmid=None if prob else 0.0,
+                             opacity=0.55, showscale=True, name="D",
+                             colorbar=dict(title="D(x)" if prob else "D score", thickness=12)))
+    fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, mode="markers", name="real",
                              marker=dict(size=4, color=COLORS["real"])))
-    fig.add_trace(go.Scatter(x=_clean(fake[:, 0]), y=_clean(fake[:, 1]), mode="markers", name="generated",
+    fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, mode="markers", name="generated",
                              marker=dict(size=4, color=COLORS["fake"])))
-    xy, uv = visual["arrow_xy"], visual["arrow_uv"]
-    (x0, x1), _ = visual["bounds"]
-    norms = np.linalg.norm(uv, axis=1)
-    scale = 0.06 * (x1 - x0) / (np.percentile(norms, 90) + 1e-12) if len(norms) else 0.0
-    tips = xy + np.clip(uv * scale, -(x1 - x0) / 8, (x1 - x0) / 8)
-    seg_x = np.column_stack([xy[:, 0], tips[:, 0], np.full(len(xy), np.nan)]).ravel()
-    seg_y = np.column_stack([xy[:, 1], tips[:, 1], np.full(len(xy), np.nan)]).ravel()
-    fig.add_trace(go.Scatter(x=_clean(seg_x), y=_clean(seg_y), mode="lines", name="G gradient",
+    fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, mode="lines", name="G gradient",
                              line=dict(color="black", width=1), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=_clean(tips[:, 0]), y=_clean(tips[:, 1]), mode="markers", showlegend=False,
+    fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, mode="markers", showlegend=False,
                              marker=dict(size=3, color="black"), hoverinfo="skip"))
     (bx0, bx1), (by0, by1) = visual["bounds"]
     fig.update_xaxes(range=[bx0, bx1], showgrid=False, zeroline=False)
     fig.update_yaxes(range=[by0, by1], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=30, b=10), uirevision="space",
-                      title=dict(text=f"Data space at step {visual.get('step', 0)}", font=dict(size=13)),
-                      legend=dict(orientation="h", y=-0.08))
+                      title=dict(text="Data space", font=dict(size=13)), legend=dict(orientation="h", y=-0.08))
+    return fig
+
+
+def arrow_segments(xy: np.ndarray, uv: np.ndarray, bounds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line segments (NaN-separated x, y) from each point along its push, scaled to be readable."""
+    (x0, x1), _ = bounds
+    span = x1 - x0
+    norms = np.linalg.norm(uv, axis=1)
+    scale = 0.06 * span / (np.percentile(norms, 90) + 1e-12) if len(norms) else 0.0
+    tips = xy + np.clip(uv * scale, -span / 8, span / 8)
+    gap = np.full(len(xy), np.nan)
+    seg_x = np.column_stack([xy[:, 0], tips[:, 0], gap]).ravel()
+    seg_y = np.column_stack([xy[:, 1], tips[:, 1], gap]).ravel()
+    return seg_x, seg_y, tips
+
+
+def update_space(fig: go.Figure, visual: dict) -> go.Figure:
+    if visual["kind"] == "1d":
+        return _update_1d(fig, visual)
+    real, fake = visual["real"], visual["fake"]
+    seg_x, seg_y, tips = arrow_segments(visual["arrow_xy"], visual["arrow_uv"], visual["bounds"])
+    with fig.batch_update():
+        heat = fig.data[0]
+        heat.x, heat.y, heat.z = _arr(visual["heat_x"]), _arr(visual["heat_y"]), _arr(visual["heat"])
+        fig.data[1].x, fig.data[1].y = _arr(real[:, 0]), _arr(real[:, 1])
+        fig.data[2].x, fig.data[2].y = _arr(fake[:, 0]), _arr(fake[:, 1])
+        fig.data[3].x, fig.data[3].y = _arr(seg_x), _arr(seg_y)
+        fig.data[4].x, fig.data[4].y = _arr(tips[:, 0]), _arr(tips[:, 1])
+        fig.layout.title.text = f"Data space at step {visual.get('step', 0):,}"
     return fig
 
 
 def _figure_1d(visual: dict) -> go.Figure:
-    edges = visual["edges"]
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(x=_clean(centers), y=_clean(visual["real_hist"]), name="real",
-                         marker_color=COLORS["real"], opacity=0.5), secondary_y=False)
-    fig.add_trace(go.Bar(x=_clean(centers), y=_clean(visual["fake_hist"]), name="generated",
-                         marker_color=COLORS["fake"], opacity=0.5), secondary_y=False)
     prob = visual["output"] == "logit"
-    _line(fig, visual["curve_x"], visual["curve_d"], "D(x)" if prob else "D score", COLORS["d"], secondary_y=True)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=_EMPTY, y=_EMPTY, name="real", marker_color=COLORS["real"], opacity=0.5),
+                  secondary_y=False)
+    fig.add_trace(go.Bar(x=_EMPTY, y=_EMPTY, name="generated", marker_color=COLORS["fake"], opacity=0.5),
+                  secondary_y=False)
+    fig.add_trace(go.Scatter(x=_EMPTY, y=_EMPTY, name="D(x)" if prob else "D score", mode="lines",
+                             line=dict(color=COLORS["d"], width=2)), secondary_y=True)
     fig.update_layout(barmode="overlay", height=420, margin=dict(l=10, r=10, t=30, b=10), uirevision="space1d",
-                      title=dict(text=f"Samples and D at step {visual.get('step', 0)}", font=dict(size=13)),
-                      legend=dict(orientation="h", y=-0.15), bargap=0)
+                      title=dict(text="Samples and D", font=dict(size=13)), legend=dict(orientation="h", y=-0.15),
+                      bargap=0)
     if prob:
         fig.update_yaxes(range=[0, 1.02], secondary_y=True)
     fig.update_yaxes(title_text="density", secondary_y=False)
+    return fig
+
+
+def _update_1d(fig: go.Figure, visual: dict) -> go.Figure:
+    edges = visual["edges"]
+    centers = _arr(0.5 * (edges[1:] + edges[:-1]))
+    with fig.batch_update():
+        fig.data[0].x, fig.data[0].y = centers, _arr(visual["real_hist"])
+        fig.data[1].x, fig.data[1].y = centers, _arr(visual["fake_hist"])
+        fig.data[2].x, fig.data[2].y = _arr(visual["curve_x"]), _arr(visual["curve_d"])
+        fig.layout.title.text = f"Samples and D at step {visual.get('step', 0):,}"
     return fig
 
 

@@ -18,6 +18,14 @@ from ui.runs import get_registry
 LIVE_POINTS = 600  # points per curve sent to the browser each refresh
 
 
+def _figure(slot: str, template_key, build):
+    """This session's figure for ``slot``, rebuilt only when its template key changes."""
+    cache = st.session_state.setdefault("_figures", {})
+    if slot not in cache or cache[slot][0] != template_key:
+        cache[slot] = (template_key, build())
+    return cache[slot][1]
+
+
 def _fmt(value, digits: int = 3) -> str:
     return "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
 
@@ -53,14 +61,16 @@ def live_panel(run_id: str) -> None:
     left, right = st.columns([1.15, 1])
     with left:
         if len(snap["history"]["step"]):
-            st.plotly_chart(charts.training_figure(snap["history"], output), key="train_chart",
+            fig = _figure("train", output, lambda: charts.training_figure(output))
+            st.plotly_chart(charts.update_training(fig, snap["history"]), key="train_chart",
                             config={"displayModeBar": False})
         else:
             st.info("Press **Start** (or **Step**) to train; the loss and accuracy curves appear here.")
     with right:
         _draw_visual(snap)
         if snap["has_modes"] and len(snap["evals"]["step"]):
-            st.plotly_chart(charts.modes_figure(snap["evals"], snap["n_modes"]), key="modes_chart",
+            fig = _figure("modes", snap["n_modes"], lambda: charts.modes_figure(snap["n_modes"]))
+            st.plotly_chart(charts.update_modes(fig, snap["evals"]), key="modes_chart",
                             config={"displayModeBar": False})
 
 
@@ -73,7 +83,8 @@ def _draw_visual(snap: dict) -> None:
         st.image(charts.upscale(visual["grid"]), caption=f"Samples from 64 fixed noise vectors, step {visual['step']}",
                  width="content")
     else:
-        st.plotly_chart(charts.space_figure(visual), key="space_chart", config={"displayModeBar": False})
+        fig = _figure("space", charts.space_key(visual), lambda: charts.space_figure(visual))
+        st.plotly_chart(charts.update_space(fig, visual), key="space_chart", config={"displayModeBar": False})
         if visual["kind"] == "2d":
             st.caption("Background: D's belief that a point is real. Arrows: where G's loss pushes each "
                        "generated point.")

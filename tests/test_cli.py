@@ -1,0 +1,177 @@
+"""Tests for the command line, ``python -m gan_core``, run as real subprocesses.
+
+Every invocation imports torch (~1-2 s), so a module fixture starts them all at once and each test reads
+the result it needs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_core.checkpoint import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+STEP_KEYS = {"step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real_mean", "d_fake_mean",
+             "g_grad_norm", "d_grad_norm", "steps_per_s", "samples_per_s"}
+
+BAD = {
+    "unknown_preset": ["train", "--preset", "nope", "--steps", "5"],
+    "steps_zero": ["train", "--preset", "ring8", "--steps", "0"],
+    "lr_out_of_range": ["train", "--preset", "ring8", "--steps", "5", "--set", "lr_g=5"],
+    "unknown_setting": ["train", "--preset", "ring8", "--steps", "5", "--set", "nope=1"],
+    "set_without_value": ["train", "--preset", "ring8", "--steps", "5", "--set", "lr_g"],
+    "missing_preset": ["train", "--steps", "5"],
+    "no_subcommand": [],
+}
+if not torch.cuda.is_available():
+    BAD["cuda_without_gpu"] = ["train", "--preset", "ring8", "--steps", "5", "--device", "cuda"]
+
+
+# more bad arguments, checked in-process only (each subprocess costs a torch import)
+MORE_BAD = {
+    "steps_not_int": ["train", "--preset", "ring8", "--steps", "many"],
+    "steps_negative": ["train", "--preset", "ring8", "--steps", "-3"],
+    "arch_dcgan_on_toy": ["train", "--preset", "ring8", "--steps", "5", "--set", "arch=dcgan"],
+    "bad_bool": ["train", "--preset", "ring8", "--steps", "5", "--set", "download=maybe"],
+    "unknown_subcommand": ["fly"],
+    "unknown_option": ["train", "--preset", "ring8", "--steps", "5", "--lr", "1"],
+    "bad_device": ["train", "--preset", "ring8", "--steps", "5", "--device", "tpu"],
+}
+
+
+def _commands(out: Path) -> dict:
+    cmds = {
+        "presets": ["presets"],
+        "gauss_a": ["train", "--preset", "gauss1d", "--steps", "50", "--seed", "1", "--out", str(out / "a")],
+        "gauss_b": ["train", "--preset", "gauss1d", "--steps", "50", "--seed", "1", "--quiet"],
+        "ring8": ["train", "--preset", "ring8", "--steps", "200", "--seed", "0", "--quiet",
+                  "--set", "batch_size=64", "--set", "train.lr_d=1e-3"],
+    }
+    cmds.update({f"bad_{k}": v for k, v in BAD.items()})
+    return cmds
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "GAN_PLAYGROUND_DATA": str(out / "data")}
+    procs = {name: subprocess.Popen([sys.executable, "-m", "gan_core", *args], cwd=ROOT, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, args in _commands(out).items()}
+    results = {}
+    try:
+        for name, p in procs.items():
+            stdout, stderr = p.communicate(timeout=180)
+            results[name] = (p.returncode, stdout, stderr)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+    results["out"] = out
+    return results
+
+
+def last_json(stdout: str) -> dict:
+    lines = [ln for ln in stdout.splitlines() if ln.strip()]
+    assert lines, "no stdout"
+    return json.loads(lines[-1])
+
+
+def test_presets_lists_the_presets(cli):
+    rc, stdout, stderr = cli["presets"]
+    assert rc == 0, stderr
+    names = [ln.split()[0] for ln in stdout.splitlines() if ln.strip()]
+    assert "ring8" in names and "digits" in names and "gauss1d" in names
+    from gan_core.presets import PRESETS
+    assert names == list(PRESETS)
+
+
+def test_train_gauss1d_prints_json_and_writes_checkpoint(cli):
+    rc, stdout, stderr = cli["gauss_a"]
+    assert rc == 0, stderr
+    assert "Traceback" not in stderr
+    res = last_json(stdout)
+    assert STEP_KEYS <= set(res)
+    assert res["step"] == 50 and res["steps"] == 50 and res["state"] == "finished"
+    assert res["preset"] == "gauss1d" and res["device"] == "cpu"
+    for key in ("d_loss", "g_loss", "g_grad_norm", "d_grad_norm"):
+        assert isinstance(res[key], float)
+    for key in ("d_acc_real", "d_acc_fake", "d_real_mean", "d_fake_mean"):
+        assert 0.0 <= res[key] <= 1.0
+    assert res["steps_per_s"] > 0
+    assert res["samples_per_s"] == pytest.approx(res["steps_per_s"] * 256)
+    assert "modes_covered" not in res  # 1D data has no modes
+    out = cli["out"] / "a"
+    for name in (WEIGHTS_FILE, CONFIG_FILE, METRICS_FILE):
+        assert (out / name).is_file()
+    assert res["checkpoint"] == str(out / WEIGHTS_FILE)
+    ck = load_checkpoint(out)
+    assert ck.step == 50 and ck.config.train.seed == 1 and ck.config.data.dataset == "gauss1d"
+
+
+def test_train_ring8_reports_mode_coverage(cli):
+    rc, stdout, stderr = cli["ring8"]
+    assert rc == 0, stderr
+    res = last_json(stdout)
+    assert STEP_KEYS <= set(res)
+    assert res["step"] == 200
+    assert isinstance(res["modes_covered"], int) and 0 <= res["modes_covered"] <= 8
+    assert 0.0 <= res["hq_fraction"] <= 1.0
+    assert res["samples_per_s"] == pytest.approx(res["steps_per_s"] * 64)  # the --set batch size took effect
+    assert stderr == ""  # --quiet
+
+
+def test_same_seed_same_result_different_seed_differs(cli, capsys):
+    a, b = (last_json(cli[k][1]) for k in ("gauss_a", "gauss_b"))
+    assert a["d_loss"] == b["d_loss"] and a["g_loss"] == b["g_loss"]
+    # a different seed, run in this process through the same entry point (saves a torch import)
+    from gan_core.cli import main
+    assert main(["train", "--preset", "gauss1d", "--steps", "50", "--seed", "2", "--quiet"]) == 0
+    c = last_json(capsys.readouterr().out)
+    assert c["step"] == 50 and c["d_loss"] != a["d_loss"]
+
+
+def test_progress_goes_to_stderr_not_stdout(cli):
+    rc, stdout, _ = cli["gauss_a"]
+    assert len([ln for ln in stdout.splitlines() if ln.strip()]) == 1  # stdout is just the JSON line
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_arguments_fail_with_one_error_line(cli, name):
+    rc, stdout, stderr = cli[f"bad_{name}"]
+    assert rc != 0
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error:")
+    assert stdout.strip() == ""
+
+
+@pytest.mark.parametrize("args", list(BAD.values()) + list(MORE_BAD.values()), ids=list(BAD) + list(MORE_BAD))
+def test_bad_arguments_in_process_return_nonzero(args, capsys):
+    # through cli.main(): an uncaught exception here would be the traceback users see
+    from gan_core.cli import main
+    assert main(args) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and captured.err.startswith("error:")
+
+
+def test_bad_argument_messages_say_what_is_wrong(cli):
+    def err(name):
+        return cli[f"bad_{name}"][2]
+
+    assert "nope" in err("unknown_preset") and "ring8" in err("unknown_preset")
+    assert "--steps" in err("steps_zero")
+    assert "train.lr_g" in err("lr_out_of_range")
+    assert "nope" in err("unknown_setting")
+    assert "key=value" in err("set_without_value")
+    assert "--preset" in err("missing_preset")
+    if "cuda_without_gpu" in BAD:
+        assert "cuda" in err("cuda_without_gpu")
