@@ -152,6 +152,7 @@ def restore_into(run, ckpt: Checkpoint) -> None:
         raise CheckpointError(f"checkpoint does not fit its own config: {exc}") from None
     tr.step_count = ckpt.step
     tr._d_updates = int(ckpt.meta.get("d_updates", ckpt.step * run.config.train.d_steps))
+    tr._lr_factor = None  # the next step writes the schedule's learning rates for the restored step
     tr.G.to(tr.device)
     tr.D.to(tr.device)
     for prefix, hist, stride in (("history", run.history, "history_stride"), ("evals", run.evals, "evals_stride")):

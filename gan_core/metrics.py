@@ -24,11 +24,6 @@ def mode_coverage(samples: Tensor, means: Tensor, std: float, n_sigma: float = 3
     return int(torch.unique(nearest[hq]).numel()), float(hq.float().mean())
 
 
-def accuracy(scores: Tensor, threshold: float, real: bool) -> Tensor:
-    """Fraction D classifies correctly: real above the threshold, fake at or below it."""
-    return (scores > threshold).float().mean() if real else (scores <= threshold).float().mean()
-
-
 def grad_norm(params) -> Tensor:
     """Global L2 norm of the gradients of ``params`` (0 when none has a gradient)."""
     grads = [p.grad for p in params if p.grad is not None]

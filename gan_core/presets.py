@@ -16,9 +16,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
                      lr_g=1e-3, lr_d=1e-3)),
     "line": ("2D points on a line segment.", dict(dataset="line", **_TOY_MLP)),
     "quadratic": ("2D points on a parabola.", dict(dataset="quadratic", **_TOY_MLP)),
-    "ring8": ("Ring of 8 Gaussians (VEEGAN protocol): tanh MLPs + small R1 cover all 8 modes in ~3k steps.",
-              dict(dataset="ring8", **_TOY_MLP, activation="tanh", lr_g=2e-3, lr_d=2e-3, r1_gamma=0.01,
-                   metrics_every=100)),
+    "ring8": ("Ring of 8 Gaussians (VEEGAN protocol): tanh MLPs, lr 2e-3 decaying 20x over 3k steps; "
+              "all 8 modes in about 10 s on a laptop CPU.",
+              dict(dataset="ring8", **_TOY_MLP, activation="tanh", lr_g=2e-3, lr_d=2e-3, lr_decay_steps=3000,
+                   lr_final_factor=0.05, metrics_every=100)),
     "ring8_collapse": ("Ring of 8 with the original minimax loss: watch the generator hop between modes.",
                        dict(dataset="ring8", **_TOY_MLP, activation="relu", loss="minimax", lr_g=1e-3,
                             lr_d=1e-3, metrics_every=100)),

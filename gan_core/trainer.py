@@ -20,9 +20,12 @@ import torch.nn as nn
 from .config import Config
 from .data import load_dataset
 from .losses import PENALTIES, get_loss
-from .metrics import STEP_METRICS, accuracy, grad_norm
+from .metrics import STEP_METRICS, grad_norm
 from .models import build_models
 
+# Step metrics in groups, in STEP_METRICS order: (group, length); the step concatenates them once.
+METRIC_GROUPS = (("d_losses", 3), ("g_loss", 1), ("d_acc", 2), ("d_means", 2), ("g_grad_norm", 1),
+                 ("d_grad_norm", 1), ("penalty", 1))
 _INIT_LOCK = threading.Lock()  # model init draws from torch's global RNG: serialise it across threads
 NAN = float("nan")
 
@@ -82,6 +85,9 @@ class Trainer:
         self.d_concat = not _has_batchnorm(self.D)  # one D pass over [real; fake] when no batch statistics
         self.g_params = list(self.G.parameters())
         self.d_params = list(self.D.parameters())
+        self._nan = {n: torch.full((n,), NAN, device=self.device) for n in (1, 2, 3)}
+        self._zero = torch.zeros(1, device=self.device)
+        self._acc_flip = torch.tensor([0.0, 1.0], device=self.device)
         self.step_count = 0
         self._d_updates = 0  # counts D updates, for lazy R1
         self.viz_z = torch.randn(512, cfg.model.z_dim, generator=self.eval_gen, device=self.device)
@@ -106,11 +112,16 @@ class Trainer:
                     group["momentum"] = t.beta1
         self._lr_factor = None  # force the schedule to rewrite lrs
 
-    def _update_lr(self) -> None:
+    def lr_factor(self) -> float:
+        """The schedule's multiplier for the next step: 1, or decaying linearly to lr_final_factor."""
         t = self.cfg.train
-        factor = 1.0
-        if t.lr_decay_steps:
-            factor = 1.0 - (1.0 - t.lr_final_factor) * min(1.0, self.step_count / t.lr_decay_steps)
+        if not t.lr_decay_steps:
+            return 1.0
+        return 1.0 - (1.0 - t.lr_final_factor) * min(1.0, self.step_count / t.lr_decay_steps)
+
+    def update_lr(self) -> None:
+        """Write the scheduled learning rates into the optimisers (a no-op when unchanged)."""
+        factor = self.lr_factor()
         if factor != self._lr_factor:
             for opt in (self.opt_g, self.opt_d):
                 for group in opt.param_groups:
@@ -136,11 +147,11 @@ class Trainer:
         """One iteration; ``which`` is "both", "d" (discriminator only) or "g" (generator only)."""
         if which not in ("both", "d", "g"):
             raise ValueError(f"which = {which!r} is not one of ['both', 'd', 'g']")
-        self._update_lr()
+        self.update_lr()
         cfg, spec = self.cfg, self.loss
         batch, std = cfg.train.batch_size, self.noise_std()
         target = 1.0 - cfg.loss.label_smoothing if spec.smoothing else 1.0
-        out = torch.full((len(STEP_METRICS),), NAN, device=self.device)
+        parts: dict = {}  # metric groups as 1-D tensors, concatenated once at the end
         fake = y = None
         if which in ("both", "d"):
             for k in range(cfg.train.d_steps):
@@ -149,19 +160,19 @@ class Trainer:
                 y = y if self.num_classes else None
                 with torch.set_grad_enabled(keep_graph):
                     fake = self.G(self._z(batch), y)
-                self._d_update(real, fake.detach(), y, spec, target, std, out)
+                self._d_update(real, fake.detach(), y, spec, target, std, parts)
         if which in ("both", "g"):
             if fake is None:
                 _, y = self.data.sample(batch, self.gen, self.device) if self.num_classes else (None, None)
                 fake = self.G(self._z(batch), y)
-            self._g_update(fake, y, spec, std, out)
+            self._g_update(fake, y, spec, std, parts)
         self.step_count += 1
-        return out
+        return torch.cat([parts[name] if name in parts else self._nan[n] for name, n in METRIC_GROUPS])
 
     def _critic(self, y):
         return (lambda x: self.D(x, y)) if self.num_classes else self.D
 
-    def _d_update(self, real, fake, y, spec, target, std, out) -> None:
+    def _d_update(self, real, fake, y, spec, target, std, parts) -> None:
         real_in, fake_in = self._noisy(real, std), self._noisy(fake, std)
         lc = self.cfg.loss
         r1 = lc.r1_gamma * lc.r1_every if lc.r1_gamma > 0 and self._d_updates % lc.r1_every == 0 else 0.0
@@ -174,6 +185,7 @@ class Trainer:
             d_real, d_fake = scores[:real.shape[0]], scores[real.shape[0]:]
         else:
             d_real, d_fake = self.D(real_in, y), self.D(fake_in, y)
+            scores = None
         loss_real, loss_fake = spec.d(d_real, d_fake, target)
         loss = loss_real + loss_fake
         penalty = None
@@ -194,24 +206,28 @@ class Trainer:
                 for p in self.d_params:
                     p.clamp_(-c, c)
         with torch.no_grad():
-            thr = spec.threshold if spec.threshold is not None else 0.5 * (d_real.mean() + d_fake.mean())
-            shown = torch.sigmoid if spec.output == "logit" else (lambda t: t)
-            vals = [loss_real + loss_fake, loss_real, loss_fake, accuracy(d_real, thr, True),
-                    accuracy(d_fake, thr, False), shown(d_real).mean(), shown(d_fake).mean(),
-                    grad_norm(self.d_params), penalty if penalty is not None else torch.zeros((), device=out.device)]
-            out[[0, 1, 2, 4, 5, 6, 7, 9, 10]] = torch.stack([v.detach().float() for v in vals])
+            both = (scores if scores is not None else torch.cat([d_real, d_fake])).detach().view(2, -1)  # (2, B)
+            thr = spec.threshold if spec.threshold is not None else both.mean()
+            above = (both > thr).float().mean(1)  # fraction called "real": [of reals, of fakes]
+            shown = torch.sigmoid(both) if spec.output == "logit" else both
+            parts["d_losses"] = torch.stack([loss_real + loss_fake, loss_real, loss_fake]).detach()
+            parts["d_acc"] = (above - self._acc_flip).abs()  # [acc on real, 1 - above on fake]
+            parts["d_means"] = shown.mean(1)
+            parts["d_grad_norm"] = grad_norm(self.d_params).view(1)
+            parts["penalty"] = penalty.detach().view(1) if penalty is not None else self._zero
 
-    def _g_update(self, fake, y, spec, std, out) -> None:
+    def _g_update(self, fake, y, spec, std, parts) -> None:
         scores = self.D(self._noisy(fake, std), y)
         loss = spec.g(scores)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(inputs=self.g_params)  # no gradients accumulated into D
         self.opt_g.step()
         with torch.no_grad():
-            out[3] = loss.detach()
-            out[8] = grad_norm(self.g_params)
-            if torch.isnan(out[7]):  # G-only step: report D's view of the fakes it just saw
-                out[7] = (torch.sigmoid(scores) if spec.output == "logit" else scores).mean()
+            parts["g_loss"] = loss.detach().view(1)
+            parts["g_grad_norm"] = grad_norm(self.g_params).view(1)
+            if "d_means" not in parts:  # G-only step: report D's view of the fakes it just saw
+                shown = (torch.sigmoid(scores) if spec.output == "logit" else scores).mean().view(1)
+                parts["d_means"] = torch.cat([self._nan[1], shown])
 
     # ---- sampling (no effect on the training RNG) ------------------------------------------------------
     @torch.no_grad()

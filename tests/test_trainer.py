@@ -10,7 +10,7 @@ import torch
 from gan_core.data.images import ImageDataset
 from gan_core.data.toy import GAUSS1D_MEAN, ring8_means
 from gan_core.losses import LOSSES
-from gan_core.metrics import STEP_METRICS, accuracy, grad_norm, mode_coverage
+from gan_core.metrics import STEP_METRICS, grad_norm, mode_coverage
 from gan_core.presets import preset_config
 from gan_core.trainer import Trainer
 
@@ -19,6 +19,7 @@ M = {name: i for i, name in enumerate(STEP_METRICS)}
 
 def ring8(**kw) -> Trainer:
     kw.setdefault("batch_size", 32)
+    kw.setdefault("lr_decay_steps", 0)  # the preset decays its lr; these tests set schedules explicitly
     return Trainer(preset_config("ring8", **kw))
 
 
@@ -319,10 +320,22 @@ def test_mode_coverage_hand_placed():
     assert mode_coverage(pts, means, 0.02) == (2, 0.5)
 
 
-def test_accuracy_and_grad_norm():
-    scores = torch.tensor([-1.0, 0.0, 0.5, 2.0])
-    assert float(accuracy(scores, 0.0, True)) == 0.5  # strictly above the threshold is "real"
-    assert float(accuracy(scores, 0.0, False)) == 0.5  # at or below is "fake"
+@pytest.mark.parametrize("bias, acc_real, acc_fake", [(1.0, 1.0, 0.0), (-1.0, 0.0, 1.0), (0.0, 0.0, 1.0)])
+def test_accuracy_from_a_constant_discriminator(bias, acc_real, acc_fake):
+    # D's last layer outputs the constant `bias` for every input: above 0 every sample is called real
+    # (right on reals, wrong on fakes); exactly 0 counts as "fake". Metrics use the scores before D's update.
+    tr = ring8(loss="non_saturating")
+    with torch.no_grad():
+        tr.D.head.weight.zero_()
+        tr.D.head.bias.fill_(bias)
+    out = tr.step("d")
+    assert float(out[M["d_acc_real"]]) == acc_real and float(out[M["d_acc_fake"]]) == acc_fake
+    p = 1 / (1 + math.exp(-bias))
+    assert float(out[M["d_real_mean"]]) == pytest.approx(p) and float(out[M["d_fake_mean"]]) == pytest.approx(p)
+    assert math.isnan(float(out[M["g_loss"]])) and math.isnan(float(out[M["g_grad_norm"]]))
+
+
+def test_grad_norm():
     a = torch.nn.Parameter(torch.zeros(2))
     b = torch.nn.Parameter(torch.zeros(1))
     assert float(grad_norm([a, b])) == 0.0  # no gradients yet
