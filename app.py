@@ -14,6 +14,8 @@ from ui.sidebar import run_status  # noqa: E402
 
 page = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
+    st.Page("pages/latent.py", title="Latent lab", icon=":material/tune:"),
+    st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/monitor_heart:"),
     st.Page("pages/guide.py", title="Guide", icon=":material/menu_book:"),
 ])
 run = attached_run()

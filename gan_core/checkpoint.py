@@ -90,7 +90,10 @@ def save_checkpoint(run, out_dir) -> Path:
         meta = {"format": FORMAT, "step": str(run.trainer.step_count), "saved_at": str(time.time()),
                 "config": json.dumps(run.config.to_dict()), "run_id": run.id,
                 "history_stride": str(run.history.stride), "evals_stride": str(run.evals.stride),
-                "d_updates": str(run.trainer._d_updates)}  # lazy R1 phase: needed for an exact resume
+                "d_updates": str(run.trainer._d_updates),  # lazy R1 phase: needed for an exact resume
+                "data_shape": json.dumps(list(run.trainer.data_shape)),  # lets G load without the data
+                "num_classes": str(run.trainer.data.num_classes),
+                "class_names": json.dumps(list(getattr(run.trainer.data, "class_names", []) or []))}
         rows = run.history.data[: run.history.n].copy()
         names = run.history.names
     atomic_write(out / WEIGHTS_FILE, save(tensors, metadata=meta))
@@ -135,6 +138,30 @@ def load_checkpoint(path) -> Checkpoint:
     except (KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{file} has an invalid config: {exc}") from None
     return Checkpoint(config, step, tensors, meta)
+
+
+def generator_from_checkpoint(path, device: str = "cpu"):
+    """Only the generator of a checkpoint, as a GeneratorView: no dataset needs to be present."""
+    from .latent import GeneratorView
+    from .models import build_models
+    ckpt = load_checkpoint(path)
+    try:
+        shape = tuple(json.loads(ckpt.meta["data_shape"]))
+        classes = int(ckpt.meta.get("num_classes", "0"))
+        names = json.loads(ckpt.meta.get("class_names", "[]"))
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: checkpoint lacks the data shape needed to rebuild G ({exc})") from None
+    cfg = ckpt.config
+    torch.manual_seed(0)
+    g, _ = build_models(cfg.model, shape, classes, not cfg.data.is_toy)
+    try:
+        g.load_state_dict({k[2:]: v for k, v in ckpt.tensors.items() if k.startswith("G/")})
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: generator weights do not fit the config: {exc}") from None
+    dev = torch.device(device)
+    g = g.to(dev).eval().requires_grad_(False)
+    return GeneratorView(g, ckpt.step, cfg.model.z_dim, classes if cfg.model.conditional else 0, names, shape,
+                         not cfg.data.is_toy, cfg.data.dataset, dev)
 
 
 def restore_into(run, ckpt: Checkpoint) -> None:

@@ -96,10 +96,12 @@ def cmd_train(args) -> int:
     result["step"] = run.step
     result["steps_per_s"] = (run.step - start_step) / snap["elapsed"] if snap["elapsed"] > 0 else None
     result["samples_per_s"] = result["steps_per_s"] and result["steps_per_s"] * cfg.train.batch_size
-    if snap["has_modes"]:
-        run._evaluate()  # a final evaluation at the last step
-        result["modes_covered"] = int(run.evals.last[1])
-        result["hq_fraction"] = float(run.evals.last[2])
+    if snap["diag_kind"] is not None:
+        run._evaluate()  # a final evaluation at the last step: modes (2D mixtures) or classes (digits)
+        result.update({name: float(v) for name, v in zip(run.evals.names[1:], run.evals.last[1:])})
+        for name in ("modes_covered", "classes_covered"):
+            if name in result:
+                result[name] = int(result[name])
     if snap["message"] and snap["state"] != "finished":
         result["message"] = snap["message"]
     if args.out:

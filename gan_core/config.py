@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 TOY_DATASETS = ("gauss1d", "line", "quadratic", "ring8", "grid25", "spiral")
-IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "folder")
+IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "folder", "stacked_mnist")
 DATASETS = TOY_DATASETS + IMAGE_DATASETS
 LOSS_NAMES = ("minimax", "non_saturating", "least_squares", "wgan", "wgan_gp", "hinge", "dragan")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "silu")
 DCGAN_SIZES = (28, 32, 64)
+NATIVE_28 = ("mnist", "fashion_mnist", "stacked_mnist")  # image_size 0 means 28 px
 
 
 class Range:
@@ -76,7 +77,7 @@ class DataConfig:
     path: str = _f("")  # image folder or .zip, for dataset="folder"
     data_dir: str = _f("")  # where mnist/ and fashion_mnist/ live; "" -> $GAN_PLAYGROUND_DATA or ./data
     image_size: int = _f(0, Range(0, 128))  # 0 = the dataset's native size (8 for digits, 28 for MNIST)
-    channels: int = _f(0, Choice(0, 1, 3))  # 0 = native (1 for digits/MNIST, 3 for folders)
+    channels: int = _f(0, Choice(0, 1, 3))  # 0 = native (1 for digits/MNIST, 3 for folders and stacked_mnist)
     download: bool = _f(True)  # fetch MNIST/Fashion-MNIST when absent (checksummed)
     max_images: int = _f(0, Range(0, 10_000_000))  # cap on images loaded; 0 = all
 
@@ -203,7 +204,7 @@ class Config:
         if m.arch == "dcgan":
             if d.is_toy:
                 raise ValueError(f"model.arch = 'dcgan' needs image data, but data.dataset = {d.dataset!r}")
-            if d.image_size not in DCGAN_SIZES and not (d.image_size == 0 and d.dataset in ("mnist", "fashion_mnist")):
+            if d.image_size not in DCGAN_SIZES and not (d.image_size == 0 and d.dataset in NATIVE_28):
                 raise ValueError(f"data.image_size = {d.image_size} must be one of {list(DCGAN_SIZES)} for DCGAN")
         if m.conditional and d.is_toy:
             raise ValueError(f"model.conditional needs labelled image data, not data.dataset = {d.dataset!r}")

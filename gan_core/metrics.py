@@ -13,6 +13,7 @@ from torch import Tensor
 STEP_METRICS = (
     "d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_acc_real", "d_acc_fake",
     "d_real_mean", "d_fake_mean", "g_grad_norm", "d_grad_norm", "penalty",
+    "finite",  # 1 when every loss this step computed was finite; 0 marks divergence (NaN means "not computed")
 )
 
 

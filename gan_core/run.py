@@ -22,16 +22,21 @@ import numpy as np
 import torch
 
 from .config import LIVE_FIELDS, Config, resolve_key
+from .diagnostics import Diagnostics
+from .health import assess
 from .history import History
-from .metrics import STEP_METRICS, mode_coverage
+from .losses import LOSSES
+from .metrics import STEP_METRICS
 from .presets import preset_config
 from .trainer import Trainer
+from .latent import GeneratorView
 from .viz import make_visual
 
 COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")
-EVAL_COLUMNS = ("step", "modes_covered", "hq_fraction")
+HEALTH_ROWS = 600  # newest history rows the health rules read
 FLUSH_STEPS, FLUSH_SECONDS = 64, 0.2
 VISUAL_SECONDS, VISUAL_INTEREST_SECONDS = 0.3, 5.0
+GENERATOR_COPY_SECONDS = 0.5  # a page's generator copy is refreshed this often while pages ask for it
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
 
 
@@ -56,11 +61,14 @@ class Run:
         trainer = Trainer(config, dataset, progress)  # may raise: leave the old state untouched then
         self.trainer, self.config, self.config_version = trainer, config, 0
         self.history = History(COLUMNS)
-        self.evals = History(EVAL_COLUMNS, capacity=4000)
+        self.diagnostics = Diagnostics(trainer)
+        self.evals = History(self.diagnostics.columns, capacity=4000)
         self.state, self.message = "ready", ""
         self._running = False
         self._visual, self._visual_step, self._visual_time = None, -1, 0.0
         self._visual_wanted_until = 0.0
+        self._gview: Optional[GeneratorView] = None
+        self._gview_wanted_until = 0.0
         self._elapsed, self._started_at = 0.0, None
         self._rate = (0, 0.0)  # (step, elapsed seconds) at the last flush
 
@@ -190,9 +198,49 @@ class Run:
                 "device": str(self.trainer.device), "history": self.history.view(max_points),
                 "evals": self.evals.view(max_points), "latest": dict(zip(COLUMNS, self.history.last.tolist())),
                 "elapsed": self._elapsed_now(now), "visual": self._visual if visual else None,
+                "lr_factor": self.trainer.lr_factor(), "noise_std": self.trainer.noise_std(),
                 "has_modes": modes is not None, "n_modes": 0 if modes is None else int(modes.shape[0]),
+                "diag_kind": self.diagnostics.kind, "n_classes": self.diagnostics.n_classes,
+                "class_hist": None if self.diagnostics.class_hist is None else self.diagnostics.class_hist.copy(),
+                "alerts": self.alerts(),
             }
         return snap
+
+    def generator_view(self) -> GeneratorView:
+        """A recent frozen copy of G for pages that generate on their own (latent lab, diagnostics).
+
+        Returns at once with the newest copy; while pages keep asking, the training loop refreshes it
+        between steps every ``GENERATOR_COPY_SECONDS``. The first call makes one (between two steps)."""
+        now = time.perf_counter()
+        self._gview_wanted_until = now + VISUAL_INTEREST_SECONDS
+        view = self._gview
+        alive = self._thread is not None and self._thread.is_alive()
+        if view is None or (not alive and view.step != self.trainer.step_count):
+            if alive:
+                view = self.call_in_loop(lambda tr: GeneratorView.of(tr, time.perf_counter()))
+            else:
+                with self._lock:
+                    view = GeneratorView.of(self.trainer, now)
+            self._gview = view
+        return view
+
+    def _refresh_generator_view(self, now: float) -> None:
+        view = self._gview
+        if (view is not None and now < self._gview_wanted_until and view.step != self.trainer.step_count
+                and now - view.made_at > GENERATOR_COPY_SECONDS):
+            self._gview = GeneratorView.of(self.trainer, now)
+
+    def alerts(self) -> list:
+        """Health alerts (gan_core.health) from the newest metrics."""
+        with self._lock:
+            h = self.history
+            tail = h.data[max(0, h.n - HEALTH_ROWS): h.n]
+            history = {name: tail[:, i] for i, name in enumerate(h.names)}
+            evals = {name: self.evals.data[: self.evals.n, i] for i, name in enumerate(self.evals.names)}
+            kind = self.diagnostics.kind
+            return assess(history, evals if kind == "modes" else None, evals if kind == "classes" else None,
+                          output=LOSSES[self.config.loss.loss].output, n_modes=self.diagnostics.n_modes,
+                          n_classes=self.diagnostics.n_classes, message=self.message)
 
     def _elapsed_now(self, now: float) -> float:
         return self._elapsed + (now - self._started_at if self._started_at is not None else 0.0)
@@ -248,11 +296,12 @@ class Run:
                 now = time.perf_counter()
                 if req is not None or k == FLUSH_STEPS or now - last_flush > FLUSH_SECONDS:
                     k, last_flush = self._flush(buf, meta, k), now
-                if tr.step_count % self.config.train.metrics_every == 0 or req is not None:
+                if req is not None or self.diagnostics.due(tr.step_count, self.config.train.metrics_every, now):
                     self._evaluate()
                 if req is not None or (now < self._visual_wanted_until and now - self._visual_time > VISUAL_SECONDS):
                     with self._lock:
                         self._make_visual(now)
+                self._refresh_generator_view(now)
                 if req is not None:
                     req[1].set()
                 req = None
@@ -295,20 +344,18 @@ class Run:
         with self._lock:
             self.history.append(rows)
             self._rate = (step, t)
-            if not np.isfinite(values[:, [0, 3]]).all():
+            if (values[:, STEP_METRICS.index("finite")] < 1).any():
                 self._running, self.state = False, "paused"
                 self.message = (f"Training diverged at step {int(step)}: a loss became NaN or Inf. "
                                 "Lower the learning rates or pick another loss, then press Reset.")
         return 0
 
     def _evaluate(self) -> None:
-        tr = self.trainer
-        modes = getattr(tr.data, "modes", None)
-        if modes is None:
+        if self.diagnostics.kind is None:
             return
-        covered, hq = mode_coverage(tr.sample(2500), modes, tr.data.mode_std)
+        row = self.diagnostics.measure(self.trainer)
         with self._lock:
-            self.evals.append(np.array([[tr.step_count, covered, hq]], dtype=np.float64))
+            self.evals.append(row)
 
     def _make_visual(self, now: float) -> None:
         self._visual = make_visual(self.trainer)

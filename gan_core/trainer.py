@@ -25,7 +25,7 @@ from .models import build_models
 
 # Step metrics in groups, in STEP_METRICS order: (group, length); the step concatenates them once.
 METRIC_GROUPS = (("d_losses", 3), ("g_loss", 1), ("d_acc", 2), ("d_means", 2), ("g_grad_norm", 1),
-                 ("d_grad_norm", 1), ("penalty", 1))
+                 ("d_grad_norm", 1), ("penalty", 1), ("finite", 1))
 _INIT_LOCK = threading.Lock()  # model init draws from torch's global RNG: serialise it across threads
 NAN = float("nan")
 
@@ -167,6 +167,8 @@ class Trainer:
                 fake = self.G(self._z(batch), y)
             self._g_update(fake, y, spec, std, parts)
         self.step_count += 1
+        losses = torch.cat([parts[k] for k in ("d_losses", "g_loss") if k in parts])
+        parts["finite"] = torch.isfinite(losses).all().float().view(1)
         return torch.cat([parts[name] if name in parts else self._nan[n] for name, n in METRIC_GROUPS])
 
     def _critic(self, y):

@@ -14,7 +14,8 @@ import torch
 
 from gan_core import run as run_mod
 from gan_core.metrics import STEP_METRICS
-from gan_core.run import COLUMNS, EVAL_COLUMNS, FLUSH_STEPS, Run, stop_all
+from gan_core.diagnostics import MODE_COLUMNS as EVAL_COLUMNS
+from gan_core.run import COLUMNS, FLUSH_STEPS, Run, stop_all
 
 TIMEOUT = 20.0
 
@@ -262,6 +263,7 @@ def test_nan_loss_pauses_the_run_with_a_message(monkeypatch):
         if run.trainer.step_count >= nan_from:
             out = out.clone()
             out[STEP_METRICS.index("g_loss")] = float("nan")
+            out[STEP_METRICS.index("finite")] = 0.0  # what the trainer reports for a non-finite loss
         return out
 
     monkeypatch.setattr(run.trainer, "step", step)
@@ -379,3 +381,13 @@ def test_stop_all_stops_every_run():
     assert not run_threads()
     assert all(r.state == "stopped" for r in runs)
     assert run_mod._LIVE_RUNS  # the runs stay registered; only their threads ended
+
+
+def test_single_network_steps_are_not_mistaken_for_divergence():
+    # A D-only step leaves G's metrics NaN ("not computed"): that must not read as a NaN loss.
+    run = ring8()
+    for which in ("d", "g", "d"):
+        run.step_once(which)
+    assert run.state == "paused" and run.message == ""
+    assert run.latest()["finite"] == 1.0
+    assert not [a for a in run.alerts() if a.kind == "divergence"]

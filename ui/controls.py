@@ -6,6 +6,8 @@ so every open tab shows what the run really uses.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from gan_core.losses import LOSSES
@@ -79,14 +81,17 @@ def _act(run, action: str) -> None:
             run.stop()
         elif action == "reset":
             run.reset()
+        elif action == "save":
+            path = run.save(Path("runs") / run.id)
+            st.toast(f"Saved step {run.step:,} to {path.parent}/", icon=":material/save:")
         st.session_state.pop("_action_error", None)
-    except (RuntimeError, TimeoutError, ValueError) as exc:
+    except (RuntimeError, TimeoutError, ValueError, OSError) as exc:
         st.session_state["_action_error"] = str(exc)
 
 
 def button_row(run, state: str) -> None:
     """Start/Pause, Step (both, D only, G only), Stop, Reset; labels follow the run's state."""
-    cols = st.columns(6)
+    cols = st.columns(7)
     if state == "running":
         cols[0].button("Pause", key="btn_pause", icon=":material/pause:", on_click=_act, args=(run, "pause"),
                        width="stretch")
@@ -103,7 +108,10 @@ def button_row(run, state: str) -> None:
                    width="stretch")
     cols[4].button("Stop", key="btn_stop", icon=":material/stop:", on_click=_act, args=(run, "stop"),
                    disabled=state not in ("running", "paused"), width="stretch")
-    cols[5].button("Reset", key="btn_reset", icon=":material/restart_alt:", on_click=_act, args=(run, "reset"), width="stretch",
-                   help="New random weights and an empty history, same settings.")
+    cols[5].button("Reset", key="btn_reset", icon=":material/restart_alt:", on_click=_act, args=(run, "reset"),
+                   width="stretch", help="New random weights and an empty history, same settings.")
+    cols[6].button("Save", key="btn_save", icon=":material/save:", on_click=_act, args=(run, "save"),
+                   width="stretch", help="Checkpoint (weights, optimiser, history) to runs/<run id>/; the "
+                                         "Latent lab can open it.")
     if "_action_error" in st.session_state:
         st.error(st.session_state["_action_error"])

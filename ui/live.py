@@ -46,8 +46,9 @@ def live_panel(run_id: str) -> None:
         st.rerun(scope="app")  # settings changed elsewhere: redraw the widgets outside this fragment
     state = snap["state"]
     button_row(run, state)
-    if snap["message"]:
+    if snap["message"] and not any(a.kind == "divergence" for a in snap["alerts"]):
         (st.error if state == "error" else st.info)(snap["message"])
+    show_alerts(snap["alerts"])
     last = snap["latest"]
     cols = st.columns(7)
     cols[0].metric("Step", f"{snap['step']:,}")
@@ -57,6 +58,7 @@ def live_panel(run_id: str) -> None:
     cols[4].metric("G loss", _fmt(last.get("g_loss")))
     cols[5].metric("D acc real", _pct(last.get("d_acc_real", math.nan)))
     cols[6].metric("D acc fake", _pct(last.get("d_acc_fake", math.nan)))
+    _schedule_caption(snap)
     output = LOSSES[snap["config"]["loss"]["loss"]].output
     left, right = st.columns([1.15, 1])
     with left:
@@ -72,6 +74,29 @@ def live_panel(run_id: str) -> None:
             fig = _figure("modes", snap["n_modes"], lambda: charts.modes_figure(snap["n_modes"]))
             st.plotly_chart(charts.update_modes(fig, snap["evals"]), key="modes_chart",
                             config={"displayModeBar": False})
+
+
+def show_alerts(alerts) -> None:
+    """Health alerts (gan_core.health): what is wrong, why we think so, what to try."""
+    for a in alerts:
+        box = st.error if a.severity == "error" else st.warning
+        box(f"**{a.title}.** {a.reason}\n\n**Try:** {a.remedy}", icon=":material/health_and_safety:")
+
+
+def _schedule_caption(snap: dict) -> None:
+    """Say what the schedules make of the live settings right now (decayed lr, annealed noise)."""
+    train, loss = snap["config"]["train"], snap["config"]["loss"]
+    notes = []
+    if train["lr_decay_steps"]:
+        f = snap["lr_factor"]
+        notes.append(f"learning rates decay linearly to ×{train['lr_final_factor']:g} over "
+                     f"{train['lr_decay_steps']:,} steps: now ×{f:.2f} (G {train['lr_g'] * f:.1e}, "
+                     f"D {train['lr_d'] * f:.1e})")
+    if loss["instance_noise"] and loss["noise_anneal_steps"]:
+        notes.append(f"instance noise anneals to 0 over {loss['noise_anneal_steps']:,} steps: now "
+                     f"{snap['noise_std']:.3f}")
+    if notes:
+        st.caption("Schedules: " + "; ".join(notes) + ".")
 
 
 def _draw_visual(snap: dict) -> None:

@@ -334,13 +334,17 @@ def load_folder(path: Union[str, Path], image_size: int = 0, channels: int = 0, 
 # ---------------------------------------------------------------- entry point
 
 def load_images(cfg: DataConfig, progress: Progress = None) -> ImageDataset:
-    """Load ``cfg.dataset`` (digits, mnist, fashion_mnist or folder) as an in-memory ImageDataset."""
+    """Load ``cfg.dataset`` (digits, mnist, fashion_mnist or folder) as an in-memory ImageDataset;
+    stacked_mnist gives a ``StackedMNIST`` (same interface, batches stacked on the fly)."""
     if cfg.dataset == "digits":
         ds = _load_digits(cfg)
     elif cfg.dataset in IDX_SETS:
         ds = _load_idx_set(cfg.dataset, cfg, progress)
     elif cfg.dataset == "folder":
         ds = load_folder(cfg.path, cfg.image_size, cfg.channels, cfg.max_images, progress)
+    elif cfg.dataset == "stacked_mnist":
+        from .stacked import load_stacked  # lazy: stacked.py imports this module
+        ds = load_stacked(cfg, progress)
     else:
         raise DataError(f"data.dataset = {cfg.dataset!r} is not an image dataset; use gan_core.data.toy")
     if progress is not None:

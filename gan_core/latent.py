@@ -1,0 +1,134 @@
+"""Latent-space tools: interpolation (linear, spherical), vector arithmetic, principal directions.
+
+- ``interpolate(a, b, steps, "slerp")`` follows White (2016): spherical interpolation keeps the path
+  where a Gaussian prior puts its mass, while a straight line passes close to the origin.
+- ``arithmetic(a, b, c)`` averages each group of latent vectors (three per group, as in the DCGAN paper)
+  and returns mean(a) - mean(b) + mean(c).
+- ``principal_directions(G, ...)`` is GANSpace-like (Härkönen et al. 2020) for a small generator: PCA of
+  the generator's outputs over many samples, then for each component the direction in z that moves the
+  output along it (a least-squares regression of the component's score on z), as a unit vector.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Points (1 - t) a + t b for each t; a, b (z,), t (T,) -> (T, z)."""
+    t = t.to(a.dtype)[:, None]
+    return (1 - t) * a[None] + t * b[None]
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Spherical interpolation between a and b (norms interpolated too); falls back to lerp when parallel."""
+    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if omega.abs() < 1e-4:
+        return lerp(a, b, t)
+    t = t.to(a.dtype)[:, None]
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a[None] + (torch.sin(t * omega) / so) * b[None]
+
+
+INTERPOLATIONS = {"linear": lerp, "spherical": slerp}
+
+
+def interpolate(a: Tensor, b: Tensor, steps: int, mode: str = "spherical") -> Tensor:
+    """``steps`` latent vectors from a to b inclusive: (steps, z)."""
+    if mode not in INTERPOLATIONS:
+        raise ValueError(f"unknown interpolation {mode!r}; choices: {list(INTERPOLATIONS)}")
+    if not 2 <= steps <= 256:
+        raise ValueError(f"steps = {steps} is out of range [2, 256]")
+    return INTERPOLATIONS[mode](a, b, torch.linspace(0, 1, steps, device=a.device))
+
+
+def arithmetic(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    """mean(a) - mean(b) + mean(c) for groups of latent vectors (n_i, z) -> (z,)."""
+    for name, group in (("A", a), ("B", b), ("C", c)):
+        if group.dim() != 2 or group.shape[0] == 0:
+            raise ValueError(f"group {name} needs at least one latent vector")
+    return a.mean(0) - b.mean(0) + c.mean(0)
+
+
+def class_means(z: Tensor, labels: Tensor, n_classes: int) -> tuple[Tensor, Tensor]:
+    """Mean latent vector per class (n_classes, z) and how many samples each mean averages (n_classes,)."""
+    counts = torch.bincount(labels, minlength=n_classes)
+    sums = torch.zeros(n_classes, z.shape[1], dtype=z.dtype, device=z.device).index_add_(0, labels, z)
+    return sums / counts.clamp_min(1)[:, None].to(z.dtype), counts
+
+
+@dataclass
+class Directions:
+    vectors: Tensor  # (k, z) unit directions in latent space
+    explained: np.ndarray  # (k,) fraction of output variance of each principal component
+    fit: np.ndarray  # (k,) R^2 of the linear fit of each component's score from z
+
+
+@torch.no_grad()
+def principal_directions(generator, z_dim: int, k: int = 8, n: int = 2048, seed: int = 0,
+                         labels: Optional[Tensor] = None, device=None) -> Directions:
+    """Latent directions that move the output along its top-k principal components."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    z = torch.randn(n, z_dim, generator=gen)  # (n, z)
+    dev = device if device is not None else next(generator.parameters()).device
+    out = torch.cat([generator(zb.to(dev), None if labels is None else labels[i:i + 512].to(dev)).flatten(1).cpu()
+                     for i, zb in zip(range(0, n, 512), z.split(512))]).double()  # (n, D)
+    centred = out - out.mean(0)
+    k = max(1, min(k, z_dim, centred.shape[1]))
+    _, s, vt = torch.linalg.svd(centred, full_matrices=False)
+    scores = centred @ vt[:k].T  # (n, k) coordinates on the top-k components
+    zd = torch.cat([z.double(), torch.ones(n, 1, dtype=torch.float64)], 1)  # regress with an intercept
+    beta = torch.linalg.lstsq(zd, scores).solution[:-1]  # (z, k)
+    pred = zd[:, :-1] @ beta
+    resid = ((scores - scores.mean(0)) - (pred - pred.mean(0))).pow(2).sum(0)
+    r2 = 1 - resid / (scores - scores.mean(0)).pow(2).sum(0).clamp_min(1e-12)
+    vectors = (beta / beta.norm(dim=0, keepdim=True).clamp_min(1e-12)).T.float()  # (k, z)
+    explained = (s[:k] ** 2 / (s ** 2).sum().clamp_min(1e-12)).numpy()
+    return Directions(vectors, explained, r2.clamp(0, 1).numpy())
+
+
+def truncate(z: Tensor, psi: float) -> Tensor:
+    """The truncation trick for a N(0, I) prior: pull z towards the mean by psi in [0, 1]."""
+    if not 0.0 <= psi <= 1.0:
+        raise ValueError(f"truncation psi = {psi} is out of range [0, 1]")
+    return z * psi
+
+
+@dataclass
+class GeneratorView:
+    """A frozen copy of a generator (eval mode, no gradients) plus what the latent lab needs to know.
+
+    Made between two training steps, so pages can generate from it on their own thread while the
+    original keeps training; swapping in a newer copy never disturbs a reader of the old one."""
+    G: torch.nn.Module
+    step: int
+    z_dim: int
+    num_classes: int  # > 0 only for a class-conditional generator
+    class_names: list
+    data_shape: tuple  # (C, H, W) for images, (dim,) for toy data
+    is_image: bool
+    dataset: str
+    device: torch.device
+    made_at: float = 0.0
+
+    @classmethod
+    def of(cls, trainer, made_at: float = 0.0) -> "GeneratorView":
+        import copy
+        g = copy.deepcopy(trainer.G).eval().requires_grad_(False)
+        return cls(g, trainer.step_count, trainer.cfg.model.z_dim, trainer.num_classes,
+                   list(getattr(trainer.data, "class_names", []) or []), tuple(trainer.data_shape),
+                   trainer.is_image, trainer.cfg.data.dataset, trainer.device, made_at)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        """G(z[, y]) for z (B, z_dim) on the CPU; returns CPU tensors."""
+        if self.num_classes and y is None:
+            raise ValueError("this generator is class-conditional: choose a class")
+        z = z.to(self.device, torch.float32)
+        y = y.to(self.device) if (y is not None and self.num_classes) else None
+        return self.G(z, y).float().cpu()

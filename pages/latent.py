@@ -1,0 +1,30 @@
+"""Latent lab: explore the generator's latent space with sliders, interpolation and vector arithmetic,
+on the current run while it trains or on a saved checkpoint."""
+import streamlit as st
+
+from ui.latent_lab import arithmetic_body, interpolation_body, sliders_body
+from ui.runs import attached_run
+from ui.sources import checkpoint_picker
+
+run = attached_run()
+st.title("Latent lab")
+source = st.radio("Generator", ("Current run", "Checkpoint"), horizontal=True, key="lat_source",
+                  help="The current run's generator is refreshed from the training thread every half "
+                       "second while this page is open; a checkpoint's stays fixed.")
+if source == "Current run":
+    get_view, source_key = run.generator_view, f"run:{run.id}"
+    follow = st.toggle("Follow training (redraw every second)", value=run.state == "running", key="lat_follow")
+else:
+    picked = checkpoint_picker()
+    if picked is None:
+        st.stop()
+    get_view, source_key = picked
+    follow = False
+every = 1.0 if follow else None
+tabs = st.tabs(["Sliders", "Interpolation", "Arithmetic"])
+with tabs[0]:
+    st.fragment(sliders_body, run_every=every)(get_view, source_key)
+with tabs[1]:
+    st.fragment(interpolation_body)(get_view, source_key)
+with tabs[2]:
+    st.fragment(arithmetic_body)(get_view, source_key)

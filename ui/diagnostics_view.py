@@ -1,0 +1,153 @@
+"""Diagnostics page parts: live coverage/diversity charts, the class histogram, the memorisation check and
+the on-demand quality metrics (FID with its real-vs-real floor, IS, precision/recall, density/coverage).
+
+Everything generates from the run's frozen generator copy, so measuring never pauses training.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.subplots import make_subplots
+
+from gan_core.metrics import mode_coverage
+from gan_core.viz import tile_images
+from ui.charts import COLORS, upscale
+
+SAMPLE_CHOICES = (1000, 2000, 5000, 10000)
+
+
+def _arr(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+def coverage_figure(evals: dict, kind: str, total: int) -> go.Figure:
+    """Coverage (modes or classes) and the generated/real spread ratio over training."""
+    unit = "modes" if kind == "modes" else "classes"
+    col = "modes_covered" if kind == "modes" else "classes_covered"
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=(f"{unit.capitalize()} covered (of {total})",
+                                        "Sample spread relative to real data"))
+    x = _arr(evals.get("step", []))
+    fig.add_trace(go.Scatter(x=x, y=_arr(evals.get(col, [])), name=f"{unit} covered", mode="lines+markers",
+                             line=dict(color=COLORS["d"])), row=1, col=1)
+    if kind == "modes":
+        fig.add_trace(go.Scatter(x=x, y=_arr(evals.get("hq_fraction", [])) * total, name="HQ fraction × modes",
+                                 mode="lines", line=dict(color=COLORS["real"], dash="dot")), row=1, col=1)
+    else:
+        fig.add_trace(go.Scatter(x=x, y=_arr(evals.get("kl_uniform", [])), name="KL to uniform",
+                                 mode="lines", line=dict(color=COLORS["g"], dash="dot")), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=_arr(evals.get("diversity_ratio", [])), name="spread ratio", mode="lines",
+                             line=dict(color=COLORS["fake"])), row=2, col=1)
+    fig.add_hline(y=1.0, line_dash="dash", line_color="gray", row=2, col=1)
+    fig.add_hrect(y0=0, y1=0.5, fillcolor="rgba(214,39,40,0.08)", line_width=0, row=2, col=1,
+                  annotation_text="near-identical samples", annotation_position="bottom left")
+    fig.update_yaxes(range=[0, total + 0.5] if total <= 25 else None, row=1, col=1)
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), uirevision="diag-cov",
+                      legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def histogram_figure(counts: np.ndarray, names: list, title: str) -> go.Figure:
+    share = counts / max(counts.sum(), 1)
+    fig = go.Figure(go.Bar(x=[str(n) for n in names], y=share, marker_color=COLORS["fake"], name="generated"))
+    fig.add_hline(y=1 / len(counts), line_dash="dash", line_color="gray", annotation_text="uniform")
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title=dict(text=title, font=dict(size=13)),
+                      yaxis_title="share of samples", uirevision="diag-hist")
+    return fig
+
+
+def mode_counts(view, modes: torch.Tensor, std: float, n: int = 2500) -> np.ndarray:
+    """High-quality samples per mode (nearest mode within 3 std)."""
+    fake = view.generate(torch.randn(n, view.z_dim, generator=torch.Generator().manual_seed(5)))
+    d = torch.cdist(fake, modes.float())
+    dist, idx = d.min(1)
+    return np.bincount(idx[dist <= 3 * std].numpy(), minlength=modes.shape[0])
+
+
+def memorisation(view, data, n: int = 8) -> None:
+    """Each sample next to its nearest training image (pixel L2), with real-to-real distances for scale."""
+    from gan_core.quality import nearest_neighbours
+    images = getattr(data, "images", None)
+    if images is None or not view.is_image:
+        return
+    train = images.detach().cpu()
+    fake = view.generate(torch.randn(n, view.z_dim, generator=torch.Generator().manual_seed(3)),
+                         torch.arange(n) % view.num_classes if view.num_classes else None)
+    if fake.shape[1:] != train.shape[1:]:
+        st.caption("The memorisation check needs samples at the training images' size.")
+        return
+    idx, dist = nearest_neighbours(fake, train)
+    probe = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(4))[:64]]
+    _, real_nn = nearest_neighbours(probe, train[len(train) // 2:] if len(train) > 200 else train)
+    typical = float(np.median(real_nn[real_nn > 0])) if (real_nn > 0).any() else float("nan")
+    pairs = torch.stack([torch.stack([f, train[i]]) for f, i in zip(fake, idx.tolist())]).flatten(0, 1)
+    grid = tile_images(pairs, nrow=2 * 4, pad=2)
+    st.image(upscale(grid, 640), caption="Pairs: a generated sample, then its nearest training image")
+    d = np.asarray(dist, dtype=np.float64)
+    verdict = ("close to the typical distance between two different real images: no sign of copying"
+               if d.min() > 0.5 * typical else "some samples sit much closer to a training image than real "
+               "images sit to each other: check them for copies")
+    st.caption(f"Pixel distances to the nearest training image: {', '.join(f'{v:.1f}' for v in d)}; "
+               f"a real image's nearest other real image is typically {typical:.1f} away — {verdict}.")
+
+
+def quality_metrics(run, view) -> None:
+    """On-demand metrics in the classifier's feature space, with a progress bar and the real floor."""
+    from gan_core.classifier import classifier_for, load_for_dataset
+    from gan_core.quality import evaluate_samples
+    kind = classifier_for(view.dataset)
+    if kind is None:
+        st.info("Fréchet distance, IS, precision/recall and density/coverage are measured in the feature "
+                "space of a digit classifier the project ships; this dataset has none, so they are off here.")
+        return
+    c1, c2 = st.columns([1, 3])
+    n = c1.selectbox("Samples", SAMPLE_CHOICES, index=1, key="diag_n")
+    if c1.button("Compute quality metrics", key="diag_compute", type="primary", icon=":material/analytics:"):
+        bar = st.progress(0.0, text="Generating samples…")
+        clf = load_for_dataset(view.dataset)  # stacked MNIST: the MNIST classifier on each channel
+        real = run.call_in_loop(lambda tr: _real_images(tr, 2 * n))
+        fake = []
+        for i in range(0, n, 500):
+            m = min(500, n - i)
+            z = torch.randn(m, view.z_dim, generator=torch.Generator().manual_seed(1000 + i))
+            fake.append(view.generate(z, torch.arange(m) % view.num_classes if view.num_classes else None))
+            bar.progress(0.3 * (i + m) / n, text=f"Generating samples… {i + m:,}/{n:,}")
+        result = evaluate_samples(torch.cat(fake), real, clf,
+                                  progress=lambda msg, f: bar.progress(0.3 + 0.7 * min(max(f, 0.0), 1.0), text=msg))
+        bar.empty()
+        st.session_state["diag_result"] = (run.id, view.step, result)
+    saved = st.session_state.get("diag_result")
+    if saved and saved[0] == run.id:
+        _show_result(saved[1], saved[2])
+    else:
+        c2.caption("Samples come from the generator as it is when you press the button; training continues.")
+
+
+def _real_images(tr, n: int) -> torch.Tensor:
+    """Up to n real training images (a fixed random subset; stacked MNIST builds its own reference)."""
+    ref = getattr(tr.data, "reference", None)
+    if ref is not None:
+        return ref(n, 2024)[0].cpu()
+    images = tr.data.images
+    idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(2024))[:n]
+    return images[idx.to(images.device)].cpu()
+
+
+def _show_result(step: int, r: dict) -> None:
+    rows = [("Fréchet distance (classifier features)", r.get("fid"), "real vs real at the same count",
+             r.get("fid_floor"), "lower is better; compare with the floor, not with 0"),
+            ("Inception-style score", r.get("inception_score"), "real images", r.get("inception_score_real"),
+             "higher: confident and varied classes"),
+            ("Precision (k=3)", r.get("precision"), "", None, "share of samples inside the real manifold"),
+            ("Recall (k=3)", r.get("recall"), "", None, "share of the real manifold the samples reach"),
+            ("Density (k=5)", r.get("density"), "", None, "~1 when samples are as dense as real data"),
+            ("Coverage (k=5)", r.get("coverage"), "", None, "share of real neighbourhoods holding a sample")]
+    lines = ["| metric | generated | reference | | reading |", "|---|---|---|---|---|"]
+    for name, val, ref_name, ref, note in rows:
+        fmt = (lambda v: "–" if v is None or not np.isfinite(v) else f"{v:.3f}")
+        lines.append(f"| {name} | **{fmt(val)}** | {fmt(ref) if ref is not None else ''} | {ref_name} | {note} |")
+    st.markdown("\n".join(lines))
+    st.caption(f"Generator at step {step:,}; {r.get('n', '?')} samples per set.")

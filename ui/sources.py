@@ -1,0 +1,42 @@
+"""Choosing a saved checkpoint: folders under runs/ (or any path) holding checkpoint.safetensors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError, generator_from_checkpoint
+
+RUNS_DIR = Path("runs")
+
+
+def saved_checkpoints(root: Path = RUNS_DIR) -> list[Path]:
+    """Checkpoint folders under ``root``, newest first."""
+    if not root.is_dir():
+        return []
+    found = [p.parent for p in root.glob(f"*/{WEIGHTS_FILE}")]
+    return sorted(found, key=lambda p: (p / WEIGHTS_FILE).stat().st_mtime, reverse=True)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint's generator…")
+def _cached_generator(path: str, mtime: float):
+    return generator_from_checkpoint(path)
+
+
+def checkpoint_picker():
+    """Widgets to pick a checkpoint; returns (get_view, source_key) or None after showing why not."""
+    found = saved_checkpoints()
+    options = [str(p) for p in found] + ["other path…"]
+    choice = st.selectbox("Checkpoint", options, key="ckpt_pick",
+                          help=f"Folders under {RUNS_DIR}/ with a {WEIGHTS_FILE}; save one from the Train page.")
+    path = st.text_input("Checkpoint folder", key="ckpt_path") if choice == "other path…" else choice
+    if not path:
+        st.info("No checkpoint yet: press **Save checkpoint** on the Train page, or give a folder.")
+        return None
+    file = Path(path) / WEIGHTS_FILE if Path(path).is_dir() else Path(path)
+    try:
+        view = _cached_generator(str(path), file.stat().st_mtime if file.exists() else 0.0)
+    except (CheckpointError, OSError, ValueError) as exc:
+        st.error(str(exc))
+        return None
+    return (lambda: view), f"ckpt:{path}:{view.step}"
