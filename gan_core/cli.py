@@ -1,7 +1,8 @@
-"""Command line: ``python -m gan_core presets | train``.
+"""Command line: ``python -m gan_core presets | train | evaluate``.
 
     python -m gan_core presets
     python -m gan_core train --preset ring8 --steps 3000 --seed 0 --set lr_g=1e-3 --out runs/ring8
+    python -m gan_core evaluate --run runs/ring8 --samples 2500
 
 ``train`` prints progress to stderr and one final JSON line to stdout (the last step's metrics,
 steps_per_s, samples_per_s and, for 2D mixtures, modes_covered and hq_fraction). Any bad argument exits
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any config field, e.g. --set lr_g=2e-4 (repeatable)")
     t.add_argument("--out", default=None, help="write checkpoint + config.json + metrics.csv here")
     t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    e = sub.add_parser("evaluate", help="sample-quality metrics of a saved run, as one JSON line")
+    e.add_argument("--run", required=True, help="a checkpoint folder written by train --out (or the app's Save)")
+    e.add_argument("--samples", type=int, default=None, help="generated samples (default 2500 toy, 2000 images)")
+    e.add_argument("--data-dir", default=None, help="where the real data lives, if not where it was trained")
+    e.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
 
 
@@ -58,8 +64,15 @@ def _progress(quiet: bool):
     return report
 
 
-def _finite(value):
-    return value if isinstance(value, (int, str)) or math.isfinite(value) else None
+def _json_safe(value):
+    """Strict JSON: NaN/Inf (a diverged run) become null, at any depth."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def cmd_train(args) -> int:
@@ -106,8 +119,18 @@ def cmd_train(args) -> int:
         result["message"] = snap["message"]
     if args.out:
         result["checkpoint"] = str(run.save(args.out))
-    print(json.dumps({k: _finite(v) if v is not None else None for k, v in result.items()}))
+    print(json.dumps(_json_safe(result), allow_nan=False))
     return 0 if snap["state"] == "finished" else 1
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_checkpoint
+
+    if args.samples is not None and not 10 <= args.samples <= 100_000:
+        raise CliError(f"--samples = {args.samples} is out of range [10, 100000]")
+    result = evaluate_checkpoint(args.run, args.samples, args.data_dir, _progress(args.quiet))
+    print(json.dumps(_json_safe(result), allow_nan=False))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -115,8 +138,8 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise CliError("choose a command: presets or train (see --help)")
-        return {"presets": cmd_presets, "train": cmd_train}[args.command](args)
+            raise CliError("choose a command: presets, train or evaluate (see --help)")
+        return {"presets": cmd_presets, "train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

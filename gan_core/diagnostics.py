@@ -86,12 +86,13 @@ class Diagnostics:
         if "spread" not in self.real:
             real, _ = tr.data.sample(CLASS_SAMPLES, torch.Generator(tr.device).manual_seed(99), tr.device)
             self.real["spread"] = spread(self._features(clf, real), self._gen)
-        ratio = spread(self._features(clf, fake), self._gen) / max(self.real["spread"], 1e-12)
         if self.n_classes == 1000:
+            ratio = spread(self._features(clf, fake), self._gen) / max(self.real["spread"], 1e-12)
             stats = stacked_mnist_modes(fake.cpu(), clf)
             self.class_hist = None
             return stats["modes_captured"], stats["kl_to_uniform"], float("nan"), ratio
-        probs = clf.probs(fake)
+        feats, probs = clf.embed(fake)  # one classifier pass for both
+        ratio = spread(feats, self._gen) / max(self.real["spread"], 1e-12)
         stats = class_stats(probs, self.n_classes)
         self.class_hist = np.asarray(stats["hist"], dtype=np.float64)
         return stats["classes_covered"], stats["kl_to_uniform"], stats["mean_confidence"], ratio

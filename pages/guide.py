@@ -15,6 +15,26 @@ st.markdown("""
 - **Mode coverage** (ring and grid data): how many of the mixture's modes have at least one sample within
   3 standard deviations, and what fraction of samples is that close to a mode.
 
+### Latent lab
+- **Sliders**: move one latent dimension at a time, or move along the *principal directions* — latent
+  directions that change the output the most (PCA of many generated samples, as GANSpace does). The R²
+  beside each says how linear that direction is in z.
+- **Interpolation**: linear paths cut through the middle of the Gaussian prior, where the generator saw
+  few samples; spherical paths (slerp) stay where the prior has its mass. Download the walk as a GIF.
+- **Arithmetic**: pick three samples for each of A, B, C; the average of each group is used
+  (DCGAN paper). For digits, class means of z work too: "mean 7 − mean 1 + mean 4".
+- **Truncation ψ** pulls z towards the origin: fewer odd samples, less variety.
+
+### Diagnostics
+- **Coverage**: modes (ring, grid) or classes (digits, by the shipped classifier) that the generator
+  still produces, over time. A drop means mode collapse.
+- **Spread ratio**: how far apart generated samples are compared with real ones; below 0.5 the samples
+  look alike.
+- **Memorisation**: each sample beside the nearest training image. If distances are far below the
+  typical distance between two real images, the generator copies.
+- **Quality metrics**: the Fréchet distance means little alone — compare it with the *real vs real*
+  floor at the same sample count. Precision ≈ realism, recall ≈ variety.
+
 ### Failure signatures
 | What you see | What it means | Try |
 |---|---|---|

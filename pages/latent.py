@@ -2,7 +2,7 @@
 on the current run while it trains or on a saved checkpoint."""
 import streamlit as st
 
-from ui.latent_lab import arithmetic_body, interpolation_body, sliders_body
+from ui.latent_lab import arithmetic_body, interpolation_body, slider_controls, slider_panel
 from ui.runs import attached_run
 from ui.sources import checkpoint_picker
 
@@ -23,7 +23,8 @@ else:
 every = 1.0 if follow else None
 tabs = st.tabs(["Sliders", "Interpolation", "Arithmetic"])
 with tabs[0]:
-    st.fragment(sliders_body, run_every=every)(get_view, source_key)
+    controls = slider_controls(get_view())
+    st.fragment(slider_panel, run_every=every)(get_view, source_key, *controls)
 with tabs[1]:
     st.fragment(interpolation_body)(get_view, source_key)
 with tabs[2]:

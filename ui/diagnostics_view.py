@@ -141,11 +141,19 @@ def _show_result(step: int, r: dict) -> None:
              r.get("fid_floor"), "lower is better; compare with the floor, not with 0"),
             ("Inception-style score", r.get("inception_score"), "real images", r.get("inception_score_real"),
              "higher: confident and varied classes"),
-            ("Precision (k=3)", r.get("precision"), "", None, "share of samples inside the real manifold"),
-            ("Recall (k=3)", r.get("recall"), "", None, "share of the real manifold the samples reach"),
-            ("Density (k=5)", r.get("density"), "", None, "~1 when samples are as dense as real data"),
-            ("Coverage (k=5)", r.get("coverage"), "", None, "share of real neighbourhoods holding a sample")]
-    lines = ["| metric | generated | reference | | reading |", "|---|---|---|---|---|"]
+            ("Precision (k=3)", r.get("precision"), "real B vs real A", r.get("precision_real"),
+             "share of samples inside the real manifold"),
+            ("Recall (k=3)", r.get("recall"), "real B vs real A", r.get("recall_real"),
+             "share of the real manifold the samples reach"),
+            ("Density (k=5)", r.get("density"), "real B vs real A", r.get("density_real"),
+             "~1 when samples are as dense as real data"),
+            ("Coverage (k=5)", r.get("coverage"), "real B vs real A", r.get("coverage_real"),
+             "share of real neighbourhoods holding a sample")]
+    stats, real_stats = r.get("class_stats") or {}, r.get("class_stats_real") or {}
+    if stats:
+        rows.append(("Classes covered", float(stats["classes_covered"]), "real images",
+                     float(real_stats.get("classes_covered", float("nan"))), "classes holding ≥10% of a fair share"))
+    lines = ["| metric | generated | reference | reference is | reading |", "|---|---|---|---|---|"]
     for name, val, ref_name, ref, note in rows:
         fmt = (lambda v: "–" if v is None or not np.isfinite(v) else f"{v:.3f}")
         lines.append(f"| {name} | **{fmt(val)}** | {fmt(ref) if ref is not None else ''} | {ref_name} | {note} |")

@@ -1,8 +1,9 @@
 """Latent lab widgets: sliders (raw dimensions or principal directions), interpolation with GIF export,
 and vector arithmetic (picked samples or class means), on a live run's generator or a checkpoint's.
 
-Each tab is a fragment, so moving a slider reruns only that tab: one generator call on a frozen copy of G
-(``GeneratorView``) and one small image. Nothing here touches the training thread.
+Each tab's interactive part is a fragment, so moving a slider reruns only the sliders and their image:
+one generator call on a frozen copy of G (``GeneratorView``) and one small picture, a dozen messages to the
+browser. Nothing here touches the training thread.
 """
 from __future__ import annotations
 
@@ -76,11 +77,15 @@ def common_controls(view) -> float:
 
 
 # ---- sliders ------------------------------------------------------------------------------------------------
-def _sync_raw_sliders(seed: int, view) -> None:
-    tag = (int(seed), view.z_dim)
+def _sync_raw_sliders(seed: int, view, dims: list) -> None:
+    """Put the sliders of the shown dimensions at the seed's values (only those: every session-state key
+    makes each widget call slower)."""
+    tag = (int(seed), view.z_dim, tuple(dims))
     if st.session_state.get("_lat_raw_tag") != tag:
         z0 = _z0(seed, view.z_dim)
-        for d in range(view.z_dim):
+        for key in [k for k in st.session_state if str(k).startswith("lat_z_")]:
+            del st.session_state[key]
+        for d in dims:
             st.session_state[f"lat_z_{d}"] = float(max(-SLIDER_RANGE, min(SLIDER_RANGE, z0[d])))
         for k in range(MAX_SLIDERS):
             st.session_state[f"lat_pc_{k}"] = 0.0
@@ -97,8 +102,9 @@ def _directions(view, key) -> latent.Directions:
     return cache[1]
 
 
-def sliders_body(get_view, source_key: str) -> None:
-    view = get_view()
+def slider_controls(view) -> tuple:
+    """Seed, slider kind, truncation and (for big z) which dimensions: changed rarely, so they live outside
+    the slider fragment and keep its reruns small. Returns (seed, mode, psi, dims)."""
     c = st.columns([1, 1, 2])
     seed = c[0].number_input("Seed", 0, 2**31 - 1, step=1, key="lat_seed")
     c[1].button("Resample", key="lat_resample", on_click=_resample, args=("lat_seed",), icon=":material/casino:")
@@ -106,30 +112,33 @@ def sliders_body(get_view, source_key: str) -> None:
                       help="Principal directions: the latent directions that move the output along its top "
                            "principal components (GANSpace).")
     psi = common_controls(view)
-    _sync_raw_sliders(seed, view)
+    dims = list(range(view.z_dim))
+    if mode == "raw dimensions" and view.z_dim > MAX_SLIDERS:
+        dims = st.multiselect("Dimensions shown", dims, default=dims[:MAX_SLIDERS], max_selections=12,
+                              key="lat_dims")
+    _sync_raw_sliders(seed, view, dims)
+    return seed, mode, psi, dims
+
+
+def slider_panel(get_view, source_key: str, seed: int, mode: str, psi: float, dims: list) -> None:
+    """The sliders and the image they drive (a fragment: a slider move reruns only this)."""
+    view = get_view()
     left, right = st.columns([1.6, 1])
-    z = _z0(seed, view.z_dim)
+    base = _z0(seed, view.z_dim)
     with left:
         if mode == "raw dimensions":
-            dims = list(range(view.z_dim))
-            if view.z_dim > MAX_SLIDERS:
-                dims = st.multiselect("Dimensions shown", dims, default=dims[:MAX_SLIDERS], max_selections=12,
-                                      key="lat_dims")
-            cols = st.columns(2)
-            for i, d in enumerate(dims):
-                cols[i % 2].slider(f"z[{d}]", -SLIDER_RANGE, SLIDER_RANGE, step=0.05, key=f"lat_z_{d}")
-            for d in range(view.z_dim):
-                z[d] = st.session_state.get(f"lat_z_{d}", float(z[d]))
+            for d in dims:
+                st.slider(f"z[{d}]", -SLIDER_RANGE, SLIDER_RANGE, step=0.05, key=f"lat_z_{d}")
+            state = st.session_state
+            z = torch.tensor([state.get(f"lat_z_{d}", float(base[d])) for d in range(view.z_dim)])
         else:
             dirs = _directions(view, (source_key, view.step // 500))
-            cols = st.columns(2)
+            z = base.clone()
             for k in range(dirs.vectors.shape[0]):
-                cols[k % 2].slider(f"PC {k + 1}: {100 * dirs.explained[k]:.1f}% of variance "
-                                   f"(fit R² {dirs.fit[k]:.2f})", -SLIDER_RANGE, SLIDER_RANGE, step=0.05,
-                                   key=f"lat_pc_{k}")
+                st.slider(f"PC {k + 1}: {100 * dirs.explained[k]:.1f}% of variance (fit R² {dirs.fit[k]:.2f})",
+                          -SLIDER_RANGE, SLIDER_RANGE, step=0.05, key=f"lat_pc_{k}")
                 z = z + st.session_state.get(f"lat_pc_{k}", 0.0) * dirs.vectors[k]
-    z = latent.truncate(z, psi)
-    out = view.generate(z[None], _labels(view, 1))
+    out = view.generate(latent.truncate(z, psi)[None], _labels(view, 1))
     with right:
         if view.is_image:
             st.image(_image(out[0], 320), caption=f"G(z), seed {seed}", width=320)

@@ -10,8 +10,9 @@ from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError, generator_from_ch
 RUNS_DIR = Path("runs")
 
 
-def saved_checkpoints(root: Path = RUNS_DIR) -> list[Path]:
-    """Checkpoint folders under ``root``, newest first."""
+def saved_checkpoints(root: Path | None = None) -> list[Path]:
+    """Checkpoint folders under ``root`` (default RUNS_DIR), newest first."""
+    root = RUNS_DIR if root is None else root
     if not root.is_dir():
         return []
     found = [p.parent for p in root.glob(f"*/{WEIGHTS_FILE}")]

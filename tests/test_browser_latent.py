@@ -1,0 +1,185 @@
+"""Real-browser test of the Latent lab: `streamlit run app.py` in a subprocess, Debian's Chromium driven by
+Playwright (the same server/browser pattern as tests/test_browser.py).
+
+The Latent lab first shows ring8's generator as a Plotly chart; after loading the digits preset on the
+Train page it shows an image, and moving the z[0] slider with the keyboard redraws that image (its media
+URL, a hash of the picture, changes). Skipped only when Playwright or /usr/bin/chromium is missing (never
+download a browser for this).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[1]
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+
+# The src of a laid-out, loaded st.image in the main area whose caption starts with the given text
+# (Streamlit may keep hidden, zero-size copies of elements while a fragment reruns).
+IMAGE_JS = """(caption) => {
+  const main = document.querySelector("[data-testid='stMain']") || document;
+  for (const box of main.querySelectorAll("[data-testid='stImageContainer']")) {
+    const img = box.querySelector("img");
+    const r = box.getBoundingClientRect();
+    if (img && r.width > 0 && r.height > 0 && box.innerText.trim().startsWith(caption)
+        && img.complete && img.naturalWidth > 0) {
+      return img.getAttribute("src");
+    }
+  }
+  return null;
+}"""
+
+# Traces of a laid-out Plotly chart in the main area holding a trace with the given name.
+PLOTLY_JS = """(name) => {
+  const main = document.querySelector("[data-testid='stMain']") || document;
+  for (const gd of main.querySelectorAll(".js-plotly-plot")) {
+    const r = gd.getBoundingClientRect();
+    const data = gd._fullData || gd.data || [];
+    if (r.width > 0 && r.height > 0 && data.some(t => t.name === name)) {
+      return {traces: data.map(t => t.name), points: gd.querySelectorAll(".scatterlayer .point").length};
+    }
+  }
+  return null;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def poll(fn, timeout: float, what: str):
+    """Call ``fn`` until it returns something truthy; fail after ``timeout`` s with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log = open(log_path, "wb")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://localhost:{port}"
+
+    def healthy():
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                return resp.read().decode().strip() == "ok"
+        except OSError:
+            return False
+
+    try:
+        poll(healthy, 60, f"{url}/_stcore/health")
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def run_id(page):
+    """The ?run= of the page's current URL. Read from the page itself: ``page.url`` is a cached value that
+    the sync API only refreshes while it talks to the browser, so polling it alone never sees a change."""
+    return parse_qs(urlparse(page.evaluate("location.href")).query).get("run", [None])[0]
+
+
+def test_latent_lab_slider_redraws_the_generated_image(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    sidebar = page.locator("[data-testid='stSidebarUserContent']")
+
+    def open_page(link: str, heading: str):
+        page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=link, exact=True).click()
+        page.get_by_role("heading", name=heading, exact=True).wait_for()
+
+    try:
+        page.goto(server)
+        page.wait_for_selector(CONNECTED)
+        rid = poll(lambda: run_id(page), 20, "?run= in the URL")
+
+        # ring8 (the default run) is toy data: the Latent lab draws G(z) in a Plotly chart, no image
+        open_page("Latent lab", "Latent lab")
+        chart = poll(lambda: page.evaluate(PLOTLY_JS, "G(z), random z"), 30, "the latent lab's toy chart")
+        assert "G(z)" in chart["traces"]
+        assert page.evaluate(IMAGE_JS, "G(z)") is None
+
+        # load the digits preset on the Train page
+        open_page("Train", "Train a GAN")
+        page.locator("[data-testid='stExpander'] summary").filter(has_text="Setup").click()
+        preset = page.get_by_role("combobox", name="Preset")
+        preset.click()
+        page.keyboard.type("digits")
+        page.keyboard.press("Enter")
+        poll(lambda: preset.input_value() == "digits", 10, "'digits' chosen in the Preset box")
+        page.get_by_role("button", name="Load preset", exact=True).click()
+        poll(lambda: "digits ·" in sidebar.inner_text(), 30, "the sidebar to show the digits run")
+        assert run_id(page) == rid  # the same run, rebuilt in place
+
+        # the Latent lab now draws an image; moving z[0] must redraw it
+        open_page("Latent lab", "Latent lab")
+        first = poll(lambda: page.evaluate(IMAGE_JS, "G(z), seed 0"), 30, "the generated image")
+        # the thumb of the slider labelled z[0]: an <input type=range> in streamlit 1.67 (role=slider before)
+        slider = (page.locator("[data-testid='stMain'] [data-testid='stSlider']")
+                  .filter(has=page.locator("[data-testid='stWidgetLabel']", has_text="z[0]"))
+                  .locator("input[type='range'], [role='slider']"))
+        slider.wait_for()  # strict: exactly one such thumb
+        before = slider.input_value()
+        slider.focus()
+        for _ in range(6):
+            page.keyboard.press("ArrowRight")  # + 6 x 0.05
+        poll(lambda: slider.input_value() != before, 10, f"the z[0] slider to move from {before}")
+        changed = poll(lambda: (lambda src: src if src and src != first else None)(
+            page.evaluate(IMAGE_JS, "G(z), seed 0")), 30, "the image to change after moving z[0]")
+        assert changed != first
+        assert float(slider.input_value()) > float(before)
+        page.screenshot(path=str(tmp_path / "latent.png"))  # for debugging only
+    finally:
+        try:
+            page.screenshot(path=str(tmp_path / "last.png"))
+        finally:
+            page.close()
