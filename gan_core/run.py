@@ -11,6 +11,7 @@ computes pictures only while someone has asked for them in the last few seconds.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 import uuid
@@ -262,6 +263,7 @@ class Run:
             thread.join()
 
     def _loop(self, stop: threading.Event) -> None:
+        _lower_priority()
         tr = self.trainer
         buf = torch.empty((FLUSH_STEPS, len(STEP_METRICS)), device=tr.device)
         meta = np.empty((FLUSH_STEPS, 2))
@@ -368,6 +370,19 @@ class Run:
             with self._lock:
                 self._running, self.state = False, "finished"
                 self.message = f"Reached train.max_steps = {limit}."
+
+
+TRAINING_NICENESS = 5  # the training thread yields the CPU to the page's threads and the browser
+
+
+def _lower_priority() -> None:
+    """Make this (training) thread a little nicer than the UI: on a 2-core laptop the browser and the
+    Streamlit thread then answer a slider within the latency budget while training runs (bench/
+    latent_latency.py); training loses little because the UI is idle most of the time. Linux only."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICENESS)
+    except (AttributeError, OSError):  # other systems: leave the priority alone
+        pass
 
 
 def stop_all(timeout: float = 1.0) -> None:
