@@ -34,6 +34,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "mnist": ("MNIST 28x28 with a compact DCGAN (downloads MNIST once, or reads it from the data dir).",
               dict(dataset="mnist", **_DCGAN28)),
     "fashion_mnist": ("Fashion-MNIST 28x28 with a compact DCGAN.", dict(dataset="fashion_mnist", **_DCGAN28)),
+    "stacked_mnist": ("Stacked MNIST: three digits as RGB channels, 1,000 modes (the PacGAN/VEEGAN benchmark).",
+                      dict(dataset="stacked_mnist", **_DCGAN28)),
 }
 
 

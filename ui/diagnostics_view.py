@@ -155,7 +155,8 @@ def _show_result(step: int, r: dict) -> None:
                      float(real_stats.get("classes_covered", float("nan"))), "classes holding ≥10% of a fair share"))
     lines = ["| metric | generated | reference | reference is | reading |", "|---|---|---|---|---|"]
     for name, val, ref_name, ref, note in rows:
-        fmt = (lambda v: "–" if v is None or not np.isfinite(v) else f"{v:.3f}")
+        fmt = (lambda v: "–" if v is None or not np.isfinite(v) else (f"{v:.0f}" if name == "Classes covered"
+                                                                       else f"{v:.3f}"))
         lines.append(f"| {name} | **{fmt(val)}** | {fmt(ref) if ref is not None else ''} | {ref_name} | {note} |")
     st.markdown("\n".join(lines))
     st.caption(f"Generator at step {step:,}; {r.get('n', '?')} samples per set.")
