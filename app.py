@@ -10,6 +10,7 @@ import streamlit as st
 st.set_page_config(page_title="GAN Playground", page_icon="🎛️", layout="wide")
 
 from ui.runs import attached_run  # noqa: E402  (set_page_config must come first)
+from ui.lecture import presenter_box  # noqa: E402
 from ui.sidebar import run_status  # noqa: E402
 
 page = st.navigation([
@@ -21,4 +22,5 @@ page = st.navigation([
 run = attached_run()
 with st.sidebar:
     run_status(run.id)
+    presenter_box()
 page.run()

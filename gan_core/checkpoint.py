@@ -82,9 +82,25 @@ def state_tensors(run) -> dict:
     return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
 
 
+def _remove_stale_temporaries(out: Path, older_than: float = 60.0) -> None:
+    """Temporary files left by a save that was killed midway (never read; removed on the next save)."""
+    now = time.time()
+    for tmp in out.glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
 def save_checkpoint(run, out_dir) -> Path:
-    """Write the run's checkpoint into ``out_dir`` (created if needed); returns the weights path."""
+    """Write the run's checkpoint into ``out_dir`` (created if needed); returns the weights path.
+
+    The weights file is the checkpoint (it holds the config, step and history too) and is replaced in one
+    rename: a crash at any moment leaves either the old or the new one, never a mix or a torn file."""
     out = Path(out_dir)
+    if out.is_dir():
+        _remove_stale_temporaries(out)
     with run._lock:
         tensors = state_tensors(run)
         meta = {"format": FORMAT, "step": str(run.trainer.step_count), "saved_at": str(time.time()),
@@ -105,6 +121,30 @@ def save_checkpoint(run, out_dir) -> Path:
     writer.writerows([[f"{v:.6g}" for v in row] for row in rows])
     atomic_write(out / METRICS_FILE, text.getvalue().encode())
     return out / WEIGHTS_FILE
+
+
+def list_checkpoints(root) -> list[dict]:
+    """Checkpoint folders directly under ``root``, newest first, each as {path, run_id, step, saved_at,
+    dataset, arch, loss}; read from the safetensors header only (fast, never unpickles). Unreadable
+    folders are listed with an ``error``."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out = []
+    for file in root.glob(f"*/{WEIGHTS_FILE}"):
+        entry = {"path": file.parent, "run_id": file.parent.name, "step": None, "saved_at": file.stat().st_mtime}
+        try:
+            from safetensors import safe_open
+            with safe_open(str(file), framework="pt") as f:
+                meta = f.metadata() or {}
+            cfg = json.loads(meta["config"])
+            entry.update(run_id=meta.get("run_id") or file.parent.name, step=int(meta["step"]),
+                         saved_at=float(meta.get("saved_at", entry["saved_at"])),
+                         dataset=cfg["data"]["dataset"], arch=cfg["model"]["arch"], loss=cfg["loss"]["loss"])
+        except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
+            entry["error"] = f"unreadable: {exc}"
+        out.append(entry)
+    return sorted(out, key=lambda e: e["saved_at"], reverse=True)
 
 
 @dataclass

@@ -35,6 +35,19 @@ class Range:
             raise ValueError(f"{qual} = {value!r} is out of range [{self.lo}, {self.hi}]")
 
 
+class Text:
+    """Rule: a string of at most ``max_len`` characters without NUL bytes (paths, names)."""
+
+    def __init__(self, max_len: int = 4096):
+        self.max_len = max_len
+
+    def check(self, qual: str, value: Any) -> None:
+        if len(value) > self.max_len:
+            raise ValueError(f"{qual} is {len(value)} characters long; at most {self.max_len} allowed")
+        if "\x00" in value:
+            raise ValueError(f"{qual} = {value!r} contains a NUL character")
+
+
 class Choice:
     """Rule: the value must be one of a fixed tuple."""
 
@@ -74,8 +87,8 @@ def _f(default: Any, rule: Any = None, live: bool = False) -> Any:
 @dataclass
 class DataConfig:
     dataset: str = _f("ring8", Choice(*DATASETS))  # toy 1D/2D distribution or image set
-    path: str = _f("")  # image folder or .zip, for dataset="folder"
-    data_dir: str = _f("")  # where mnist/ and fashion_mnist/ live; "" -> $GAN_PLAYGROUND_DATA or ./data
+    path: str = _f("", Text())  # image folder or .zip, for dataset="folder"
+    data_dir: str = _f("", Text())  # where mnist/ and fashion_mnist/ live; "" -> $GAN_PLAYGROUND_DATA or ./data
     image_size: int = _f(0, Range(0, 128))  # 0 = the dataset's native size (8 for digits, 28 for MNIST)
     channels: int = _f(0, Choice(0, 1, 3))  # 0 = native (1 for digits/MNIST, 3 for folders and stacked_mnist)
     download: bool = _f(True)  # fetch MNIST/Fashion-MNIST when absent (checksummed)
@@ -144,6 +157,10 @@ class TrainConfig:
     cpu_threads: int = _f(0, Range(0, 256))  # torch CPU threads; 0 = auto (1 for MLPs, cores-1 for convnets)
     metrics_every: int = _f(100, Range(1, 1_000_000), live=True)  # steps between mode-coverage evaluations (2D data)
     max_steps: int = _f(0, Range(0, 100_000_000), live=True)  # the run pauses itself here; 0 = no limit
+    snapshot_every: int = _f(200, Range(0, 1_000_000), live=True)  # steps between in-memory "last good"
+    # snapshots that a diverged run can roll back to; 0 = none
+    autosave_minutes: float = _f(5.0, Range(0.0, 1440.0), live=True)  # checkpoint to the run's folder this
+    # often while it trains (app: runs/<id>/, CLI: --out); 0 = only on Save
 
     def __post_init__(self) -> None:
         _validate(self, "train")
@@ -186,6 +203,8 @@ def parse_value(name: str, text: str) -> Any:
 
 def resolve_key(key: str) -> str:
     """'lr_g' or 'train.lr_g' -> 'lr_g'; unknown keys raise ValueError listing nothing secret."""
+    if not isinstance(key, str):
+        raise ValueError(f"setting names must be strings, got {key!r}")
     name = key.split(".", 1)[1] if "." in key else key
     if name not in FIELD_SECTION or ("." in key and key.split(".", 1)[0] != FIELD_SECTION[name]):
         raise ValueError(f"unknown setting {key!r}; known settings: {', '.join(sorted(FIELD_SECTION))}")
@@ -231,6 +250,26 @@ class Config:
                 name = resolve_key(key)
                 nested[FIELD_SECTION[name]][name] = value
         return cls(**{sec: SECTIONS[sec](**vals) for sec, vals in nested.items()})
+
+    @classmethod
+    def from_json(cls, text) -> "Config":
+        """From JSON text (a saved ``config.json``, whose config sits under "config", or a plain config);
+        invalid JSON or values raise ValueError saying where and which field."""
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError("config file is not UTF-8 text (expected JSON)") from None
+        import json
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"config is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise ValueError("config JSON is nested too deeply") from None
+        if isinstance(d, dict) and isinstance(d.get("config"), dict) and "format" in d:
+            d = d["config"]  # a checkpoint's config.json
+        return cls.from_dict(d)
 
     def replace(self, **flat: Any) -> "Config":
         """A validated copy with some flat fields changed."""

@@ -42,8 +42,9 @@ def divergence(history: dict, message: str = "") -> list[Alert]:
         return []
     return [Alert("divergence", "error", "Training diverged",
                   message or "A loss became NaN or infinite.",
-                  "Lower both learning rates (e.g. ÷10), or switch to a bounded loss such as hinge or WGAN-GP, "
-                  "then press Reset.")]
+                  "Roll back to the last good snapshot, then lower both learning rates (e.g. halve them), add "
+                  "R1 or label smoothing, or switch to a bounded loss such as hinge or WGAN-GP; Reset starts "
+                  "over.")]
 
 
 def d_wins(history: dict, output: str) -> list[Alert]:

@@ -66,5 +66,14 @@ class History:
             rows = np.concatenate([head, _group_mean(rows[rows.shape[0] - tail:], tail)]) if tail else head
         return {name: rows[:, i].astype(np.float32) for i, name in enumerate(self.names)}
 
+    def truncate_after(self, step: float) -> None:
+        """Drop every row whose ``step`` column is above ``step`` (a rollback)."""
+        steps = self.data[: self.n, self.col["step"]]
+        keep = int(np.searchsorted(steps, step, side="right")) if self.n else 0
+        self.data[keep: self.n] = np.nan
+        self.n = keep
+        self._pending = self._pending[self._pending[:, self.col["step"]] <= step]
+        self.last = self.data[keep - 1].copy() if keep else np.full(len(self.names), np.nan)
+
     def column(self, name: str) -> np.ndarray:
         return self.data[: self.n, self.col[name]].copy()

@@ -11,7 +11,6 @@ computes pictures only while someone has asked for them in the last few seconds.
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 import time
 import uuid
@@ -19,8 +18,6 @@ import weakref
 from collections import deque
 from typing import Callable, Optional
 
-import numpy as np
-import torch
 
 from .config import LIVE_FIELDS, Config, resolve_key
 from .diagnostics import Diagnostics
@@ -29,22 +26,23 @@ from .history import History
 from .losses import LOSSES
 from .metrics import STEP_METRICS
 from .presets import preset_config
+from .snapshots import SnapshotRing
 from .trainer import Trainer
 from .latent import GeneratorView
-from .viz import make_visual
+from .run_loop import FLUSH_STEPS, RunLoop  # noqa: F401  (FLUSH_STEPS: the divergence-detection delay)
 
 COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")
 HEALTH_ROWS = 600  # newest history rows the health rules read
-FLUSH_STEPS, FLUSH_SECONDS = 64, 0.2
-VISUAL_SECONDS, VISUAL_INTEREST_SECONDS = 0.3, 5.0
+VISUAL_INTEREST_SECONDS = 5.0  # pictures are drawn while a page asked for one this recently
 GENERATOR_COPY_SECONDS = 0.5  # a page's generator copy is refreshed this often while pages ask for it
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
 
 
-class Run:
+class Run(RunLoop):
     def __init__(self, config: Config, run_id: Optional[str] = None, dataset=None,
-                 progress: Optional[Callable[[str, float], None]] = None):
+                 progress: Optional[Callable[[str, float], None]] = None, autosave_dir=None):
         self.id = run_id or uuid.uuid4().hex[:8]
+        self.autosave_dir = autosave_dir  # where autosaves go (train.autosave_minutes); None = nowhere
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -72,6 +70,11 @@ class Run:
         self._gview_wanted_until = 0.0
         self._elapsed, self._started_at = 0.0, None
         self._rate = (0, 0.0)  # (step, elapsed seconds) at the last flush
+        self.snapshots = SnapshotRing()  # "last good" states to roll back to after a divergence
+        self.saved_step, self.saved_at = None, None  # the newest checkpoint written (Save or autosave)
+        self._last_save = time.perf_counter()
+        self._last_flush_finite = True
+        self.diverged_at: Optional[int] = None  # step whose loss went NaN/Inf; cleared by a rollback
 
     # ---- controls --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -119,13 +122,43 @@ class Run:
             raise box["error"]
         return box.get("result")
 
-    def save(self, out_dir):
-        """Write a checkpoint (see gan_core.checkpoint) between two steps; returns the weights path."""
-        from .checkpoint import save_checkpoint
+    def save(self, out_dir=None):
+        """Write a checkpoint (see gan_core.checkpoint) between two steps into ``out_dir`` (default: the
+        autosave folder); returns the weights path."""
+        out_dir = out_dir or self.autosave_dir
+        if out_dir is None:
+            raise ValueError("save needs a folder: pass out_dir or set run.autosave_dir")
         if self._thread is not None and self._thread.is_alive():
-            return self.call_in_loop(lambda tr: save_checkpoint(self, out_dir))
+            return self.call_in_loop(lambda tr: self._save_now(out_dir))
         with self._lock:
-            return save_checkpoint(self, out_dir)
+            return self._save_now(out_dir)
+
+    def _save_now(self, out_dir):
+        from .checkpoint import save_checkpoint
+        path = save_checkpoint(self, out_dir)
+        self.saved_step, self.saved_at, self._last_save = self.trainer.step_count, time.time(), time.perf_counter()
+        return path
+
+    def rollback(self) -> int:
+        """Return to the newest good in-memory snapshot (after a divergence): weights, optimisers and step;
+        the history after that step is dropped. The run stays paused; returns the step."""
+        def job(tr):
+            step = self.snapshots.restore_latest(tr)
+            with self._lock:
+                self.history.truncate_after(step)
+                self.evals.truncate_after(step)
+                self._rate = (step, self._elapsed_now(time.perf_counter()))
+                if self.state in ("error", "running"):
+                    self.state = "paused"
+                self._running = False
+                self.message = f"Rolled back to step {step:,}, the last good snapshot."
+                self.diverged_at = None
+                self._visual_step, self._gview = -1, None
+            return step
+        if self._thread is not None and self._thread.is_alive():
+            return self.call_in_loop(job)
+        with self._lock:
+            return job(self.trainer)
 
     @classmethod
     def from_checkpoint(cls, path, device: Optional[str] = None, progress=None) -> "Run":
@@ -135,6 +168,8 @@ class Run:
         config = ckpt.config.replace(device=device) if device else ckpt.config
         run = cls(config, run_id=ckpt.meta.get("run_id") or None, progress=progress)
         restore_into(run, ckpt)
+        if run.step > 0:
+            run.state = "paused"
         return run
 
     def stop(self, timeout: Optional[float] = 1.0) -> None:
@@ -203,7 +238,10 @@ class Run:
                 "has_modes": modes is not None, "n_modes": 0 if modes is None else int(modes.shape[0]),
                 "diag_kind": self.diagnostics.kind, "n_classes": self.diagnostics.n_classes,
                 "class_hist": None if self.diagnostics.class_hist is None else self.diagnostics.class_hist.copy(),
-                "alerts": self.alerts(),
+                "alerts": self.alerts(), "diverged_at": self.diverged_at,
+                "rollback_step": self.snapshots.latest_step,
+                "path": "eager" + (" (no fast path on CPU)" if self.trainer.device.type == "cpu" else ""),
+                "saved_step": self.saved_step, "saved_at": self.saved_at,
             }
         return snap
 
@@ -246,149 +284,19 @@ class Run:
     def _elapsed_now(self, now: float) -> float:
         return self._elapsed + (now - self._started_at if self._started_at is not None else 0.0)
 
-    # ---- the loop --------------------------------------------------------------------------------------
-    def _ensure_thread(self) -> None:
-        """Start the loop thread unless one is running; wait out a stopping one. Call without the lock."""
-        while True:
-            with self._lock:
-                thread = self._thread
-                if thread is None or not thread.is_alive():
-                    self._stop = threading.Event()
-                    self._thread = threading.Thread(target=self._loop, args=(self._stop,),
-                                                    name=f"gan-run-{self.id}", daemon=True)
-                    self._thread.start()
-                    return
-                if not self._stop.is_set():
-                    return
-            thread.join()
-
-    def _loop(self, stop: threading.Event) -> None:
-        _lower_priority()
-        tr = self.trainer
-        buf = torch.empty((FLUSH_STEPS, len(STEP_METRICS)), device=tr.device)
-        meta = np.empty((FLUSH_STEPS, 2))
-        k, last_flush = 0, time.perf_counter()
-        self._started_at = time.perf_counter()
-        req = None
-        try:
-            while not stop.is_set():
-                self._wake.clear()
-                with self._lock:
-                    req = self._requests.popleft() if self._requests else None
-                    running, cfg, self._pending_cfg = self._running, self._pending_cfg, None
-                if cfg is not None:
-                    tr.apply_config(cfg)
-                if req is not None and not isinstance(req[0], str):  # a job: run it between steps
-                    self._run_job(req)
-                    req = None
-                    continue
-                if req is None and not running:
-                    k = self._flush(buf, meta, k)
-                    self._pause_clock()
-                    if time.perf_counter() < self._visual_wanted_until and self._visual_step != tr.step_count:
-                        with self._lock:
-                            self._make_visual(time.perf_counter())
-                    self._wake.wait(0.5)
-                    continue
-                if self._started_at is None:
-                    self._started_at = time.perf_counter()
-                buf[k].copy_(tr.step(req[0] if req else "both"))
-                meta[k] = (tr.step_count, self._elapsed_now(time.perf_counter()))
-                k += 1
-                now = time.perf_counter()
-                if req is not None or k == FLUSH_STEPS or now - last_flush > FLUSH_SECONDS:
-                    k, last_flush = self._flush(buf, meta, k), now
-                if req is not None or self.diagnostics.due(tr.step_count, self.config.train.metrics_every, now):
-                    self._evaluate()
-                if req is not None or (now < self._visual_wanted_until and now - self._visual_time > VISUAL_SECONDS):
-                    with self._lock:
-                        self._make_visual(now)
-                self._refresh_generator_view(now)
-                if req is not None:
-                    req[1].set()
-                req = None
-                self._check_limits()
-        except Exception as exc:  # surfaced on the page, never a traceback in the UI thread
-            with self._lock:
-                self.state, self.message, self._running = "error", f"{type(exc).__name__}: {exc}", False
-            if req is not None:
-                self._requests.appendleft(req)
-        finally:
-            self._pause_clock()
-            with self._lock:  # nobody waits forever on a request the loop will not serve
-                while self._requests:
-                    _, done, box = self._requests.popleft()
-                    box["error"] = RuntimeError(self.message or f"run {self.id} was stopped")
-                    done.set()
-
-    def _run_job(self, req) -> None:
-        job, done, box = req
-        try:
-            box["result"] = job(self.trainer)
-        except Exception as exc:  # handed back to the caller's thread
-            box["error"] = exc
-        done.set()
-
-    def _pause_clock(self) -> None:
-        if self._started_at is not None:
-            self._elapsed += time.perf_counter() - self._started_at
-            self._started_at = None
-
-    def _flush(self, buf: torch.Tensor, meta: np.ndarray, k: int) -> int:
-        if k == 0:
-            return 0
-        values = buf[:k].cpu().numpy().astype(np.float64)
-        step, t = meta[k - 1]
-        step0, t0 = self._rate
-        rate = (step - step0) / (t - t0) if t > t0 else np.nan
-        rows = np.column_stack([meta[:k], values, np.full(k, rate),
-                                np.full(k, rate * self.config.train.batch_size)])
-        with self._lock:
-            self.history.append(rows)
-            self._rate = (step, t)
-            if (values[:, STEP_METRICS.index("finite")] < 1).any():
-                self._running, self.state = False, "paused"
-                self.message = (f"Training diverged at step {int(step)}: a loss became NaN or Inf. "
-                                "Lower the learning rates or pick another loss, then press Reset.")
-        return 0
-
-    def _evaluate(self) -> None:
-        if self.diagnostics.kind is None:
-            return
-        row = self.diagnostics.measure(self.trainer)
-        with self._lock:
-            self.evals.append(row)
-
-    def _make_visual(self, now: float) -> None:
-        self._visual = make_visual(self.trainer)
-        self._visual["step"] = self.trainer.step_count
-        self._visual_step, self._visual_time = self.trainer.step_count, now
-
-    def _check_limits(self) -> None:
-        limit = self.config.train.max_steps
-        if limit and self.trainer.step_count >= limit:
-            with self._lock:
-                self._running, self.state = False, "finished"
-                self.message = f"Reached train.max_steps = {limit}."
-
-
-TRAINING_NICENESS = 5  # the training thread yields the CPU to the page's threads and the browser
-
-
-def _lower_priority() -> None:
-    """Make this (training) thread a little nicer than the UI: on a 2-core laptop the browser and the
-    Streamlit thread then answer a slider within the latency budget while training runs (bench/
-    latent_latency.py); training loses little because the UI is idle most of the time. Linux only."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICENESS)
-    except (AttributeError, OSError):  # other systems: leave the priority alone
-        pass
-
 
 def stop_all(timeout: float = 1.0) -> None:
-    """Stop every live run's thread (called at interpreter exit)."""
+    """Stop every live run's thread and autosave what trained since its last save (at interpreter exit,
+    which SIGTERM and Ctrl+C reach too)."""
     for run in list(_LIVE_RUNS):
         run.stop(timeout)
+        alive = run._thread is not None and run._thread.is_alive()
+        if (run.autosave_dir is not None and not alive and run.config.train.autosave_minutes > 0
+                and run.saved_step != run.step and run.step > 0):
+            try:
+                run.save()
+            except (OSError, RuntimeError, ValueError):
+                pass  # exiting: nothing left to tell
 
 
 atexit.register(stop_all)

@@ -81,14 +81,15 @@ def poll(fn, timeout: float, what: str):
     pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {last!r}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def serve(tmp_path_factory, extra_env=None):
+    """`streamlit run app.py` on a free port (with ``extra_env``); yields its URL, then stops it."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     log = open(log_path, "wb")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = {**os.environ, **(extra_env or {})}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     url = f"http://localhost:{port}"
 
     def healthy():
@@ -113,6 +114,11 @@ def server(tmp_path_factory):
         except ProcessLookupError:
             pass
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from serve(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +206,38 @@ def test_training_updates_live_and_survives_a_reload(server, browser, tmp_path):
             page.screenshot(path=str(tmp_path / "last.png"))
         finally:
             page.close()
+
+
+def step_of(page):
+    """The Step metric of ``page`` as an int (None before it is drawn)."""
+    digits = "".join(ch for ch in (page.evaluate(METRIC_JS, "Step") or "") if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def test_eight_open_sessions_all_keep_updating(server, browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pages = []
+    try:
+        first = context.new_page()
+        first.set_default_timeout(60_000)
+        first.goto(server + "/?preset=ring8&max_steps=0")  # a fresh run from settings in the URL
+        first.wait_for_selector(CONNECTED)
+        rid = poll(lambda: run_id(first.evaluate("location.href")), 20, "?run= in the URL")
+        button(first, "Start").click()
+        poll(lambda: first.evaluate(METRIC_JS, "State") == "running", 30, "State = running")
+        pages.append(first)
+        for _ in range(7):
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{server}/?run={rid}")
+            pages.append(page)
+        for page in pages:
+            page.wait_for_selector(CONNECTED)
+        seen = [poll(lambda p=p: step_of(p), 60, "a Step metric in every tab") for p in pages]
+        for i, page in enumerate(pages):  # every tab, not just the one in front, keeps drawing new steps
+            poll(lambda p=page, s=seen[i]: (step_of(p) or 0) > s, 60, f"tab {i} to show a newer step than {seen[i]}")
+            assert run_id(page.evaluate("location.href")) == rid
+        button(first, "Pause").click()
+        poll(lambda: all(p.evaluate(METRIC_JS, "State") == "paused" for p in pages), 60, "every tab to say paused")
+    finally:
+        context.close()

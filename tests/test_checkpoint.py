@@ -55,7 +55,7 @@ def test_round_trip_restores_everything(tmp_path):
     back = Run.from_checkpoint(tmp_path)
     assert back.id == run.id
     assert back.step == run.step == 8
-    assert back.state == "ready"
+    assert back.state == "paused"  # a resumed run says so (Resume, not Start)
     assert back.config == run.config
     for a, b in ((run.trainer.G, back.trainer.G), (run.trainer.D, back.trainer.D)):
         sa, sb = a.state_dict(), b.state_dict()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gan_core.config import (FIELD_SECTION, LIVE_FIELDS, SECTIONS, Choice, Config, DataConfig, ModelConfig,
-                             Range, TrainConfig, field_type)
+                             Range, Text, TrainConfig, field_type)
 
 TYPES = {"int": int, "float": float, "bool": bool, "str": str}
 
@@ -37,7 +37,7 @@ def _ids(rows):
 def test_introspection_found_the_rules():
     # guards the parametrization below against silently testing nothing
     assert len(RANGE_FIELDS) >= 25 and len(CHOICE_FIELDS) >= 8
-    assert all(isinstance(r, (Range, Choice)) for *_, r in RULED)
+    assert all(isinstance(r, (Range, Choice, Text)) for *_, r in RULED)
     assert {s for s, *_ in RULED} == set(SECTIONS)
 
 
@@ -308,3 +308,61 @@ def test_huge_json_integer_is_a_value_error(key, huge):
     # json.loads("1" + "0" * 400) gives a Python int too large for a float
     with pytest.raises(ValueError, match=FIELD_SECTION[key] + r"\." + key):
         Config.from_dict({key: huge})
+
+
+@pytest.mark.parametrize("name", ["path", "data_dir"])
+def test_text_fields_reject_nul_and_overlong(name):
+    with pytest.raises(ValueError, match=rf"data\.{name} .*NUL"):
+        DataConfig(**{name: "a\x00b"})
+    with pytest.raises(ValueError, match=rf"data\.{name} is 5000 characters long; at most 4096"):
+        DataConfig(**{name: "x" * 5000})
+
+
+# ---------------------------------------------------------------- JSON (files, URLs)
+
+def test_from_json_accepts_plain_and_saved_config_json():
+    c = Config.from_dict({"lr_g": 2e-4, "loss": "hinge"})
+    import json
+    assert Config.from_json(json.dumps(c.to_dict())) == c
+    saved = {"format": "gan-playground/1", "step": 10, "run_id": "x", "config": c.to_dict()}
+    assert Config.from_json(json.dumps(saved).encode()) == c
+
+
+@pytest.mark.parametrize("text,words", [
+    ("{", "not valid JSON"), ("[1, 2]", "JSON object"), (b"\xff\xfe", "UTF-8"),
+    ('{"train": {"lr_g": 9}}', "train.lr_g = 9"), ('{"lr_typo": 1}', "unknown setting 'lr_typo'"),
+    ('{"loss": {"loss": "nope"}}', "loss.loss = 'nope'"), ("[" * 100000, "nested too deeply"),
+])
+def test_from_json_errors_say_what_and_where(text, words):
+    with pytest.raises(ValueError) as info:
+        Config.from_json(text)
+    assert words in str(info.value)
+
+
+_json = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+                     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+                     max_leaves=12)
+_config_like = st.dictionaries(st.sampled_from(sorted(SECTIONS) + sorted(FIELD_SECTION)), _json, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_json, _config_like))
+def test_from_json_fuzz_only_value_errors(obj):
+    import json
+    try:
+        text = json.dumps(obj)
+    except ValueError:  # NaN is fine in Python's JSON; nothing else should fail
+        return
+    try:
+        Config.from_json(text)
+    except ValueError as exc:
+        assert str(exc) and "\n" not in str(exc)  # one line, something to read
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64) | st.text(max_size=64))
+def test_from_json_fuzz_raw_text(data):
+    try:
+        Config.from_json(data)
+    except ValueError:
+        pass

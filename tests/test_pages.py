@@ -187,8 +187,8 @@ def test_latent_lab_checkpoint_source_renders_the_saved_generator(tmp_path, monk
     for _ in range(7):
         saved.trainer.step()
     saved.save(tmp_path / "runs" / "digits7")
-    # ui.sources lists runs/ relative to the working directory (the app is started from the repo root)
-    monkeypatch.chdir(tmp_path)
+    # ui.sources lists the runs folder ($GAN_PLAYGROUND_RUNS, else ./runs)
+    monkeypatch.setenv("GAN_PLAYGROUND_RUNS", str(tmp_path / "runs"))
 
     at = rendered(new_session())
     registry = get_registry()
@@ -201,7 +201,7 @@ def test_latent_lab_checkpoint_source_renders_the_saved_generator(tmp_path, monk
 
     at.radio(key="lat_source").set_value("Checkpoint")
     rendered(at)
-    assert at.selectbox(key="ckpt_pick").options == ["runs/digits7", "other path…"]
+    assert at.selectbox(key="ckpt_pick").options == [str(tmp_path / "runs" / "digits7"), "other path…"]
     assert any("Generator at step 7 · z has 32 dimensions · digits" in c.value for c in at.caption)
     assert the_image(at, "G(z), seed 0") == live  # the checkpoint's generator draws the same picture
 

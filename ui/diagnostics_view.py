@@ -11,9 +11,9 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
-from gan_core.metrics import mode_coverage
 from gan_core.viz import tile_images
 from ui.charts import COLORS, upscale
+from ui.lecture import can_control, refuse
 
 SAMPLE_CHOICES = (1000, 2000, 5000, 10000)
 
@@ -94,6 +94,13 @@ def memorisation(view, data, n: int = 8) -> None:
                f"a real image's nearest other real image is typically {typical:.1f} away — {verdict}.")
 
 
+@st.cache_resource(show_spinner=False)
+def _shared_results() -> dict:
+    """The newest quality result per run, for every session (in lecture mode the class sees the
+    presenter's)."""
+    return {}
+
+
 def quality_metrics(run, view) -> None:
     """On-demand metrics in the classifier's feature space, with a progress bar and the real floor."""
     from gan_core.classifier import classifier_for, load_for_dataset
@@ -104,8 +111,11 @@ def quality_metrics(run, view) -> None:
                 "space of a digit classifier the project ships; this dataset has none, so they are off here.")
         return
     c1, c2 = st.columns([1, 3])
-    n = c1.selectbox("Samples", SAMPLE_CHOICES, index=1, key="diag_n")
-    if c1.button("Compute quality metrics", key="diag_compute", type="primary", icon=":material/analytics:"):
+    viewer = not can_control()  # lecture mode: a class pressing this at once would starve the training
+    n = c1.selectbox("Samples", SAMPLE_CHOICES, index=1, key="diag_n", disabled=viewer)
+    if c1.button("Compute quality metrics", key="diag_compute", type="primary", icon=":material/analytics:",
+                 disabled=viewer, help="Lecture mode: the presenter computes these; the result shows here."
+                 if viewer else None) and not refuse():
         bar = st.progress(0.0, text="Generating samples…")
         clf = load_for_dataset(view.dataset)  # stacked MNIST: the MNIST classifier on each channel
         real = run.call_in_loop(lambda tr: _real_images(tr, 2 * n))
@@ -118,9 +128,9 @@ def quality_metrics(run, view) -> None:
         result = evaluate_samples(torch.cat(fake), real, clf,
                                   progress=lambda msg, f: bar.progress(0.3 + 0.7 * min(max(f, 0.0), 1.0), text=msg))
         bar.empty()
-        st.session_state["diag_result"] = (run.id, view.step, result)
-    saved = st.session_state.get("diag_result")
-    if saved and saved[0] == run.id:
+        _shared_results()[run.id] = (run.id, view.step, result)
+    saved = _shared_results().get(run.id)
+    if saved:
         _show_result(saved[1], saved[2])
     else:
         c2.caption("Samples come from the generator as it is when you press the button; training continues.")

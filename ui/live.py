@@ -12,7 +12,7 @@ import streamlit as st
 
 from gan_core.losses import LOSSES
 from ui import charts
-from ui.controls import button_row
+from ui.controls import button_row, rollback_button
 from ui.runs import get_registry
 
 LIVE_POINTS = 600  # points per curve sent to the browser each refresh
@@ -49,6 +49,7 @@ def live_panel(run_id: str) -> None:
     if snap["message"] and not any(a.kind == "divergence" for a in snap["alerts"]):
         (st.error if state == "error" else st.info)(snap["message"])
     show_alerts(snap["alerts"])
+    rollback_button(run, snap)
     last = snap["latest"]
     cols = st.columns(7)
     cols[0].metric("Step", f"{snap['step']:,}")

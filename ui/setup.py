@@ -1,6 +1,7 @@
-"""The setup panel: pick a preset or edit every setting (data, model, loss, training), then rebuild the
-run with fresh weights. Data loading (and an MNIST download) shows a progress bar; any bad value or
-missing file is shown as an error and the current run stays as it was.
+"""The setup panel: pick a preset, edit every setting (data, model, loss, training), load or download the
+configuration as JSON, or resume a saved run. Rebuilding starts from fresh weights; data loading (and an
+MNIST download) shows a progress bar; any bad value or missing file is shown as an error naming the field
+and the current run stays as it was. Hidden from viewers in lecture mode.
 """
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ from pathlib import Path
 import streamlit as st
 
 from gan_core.config import (ACTIVATIONS, DATASETS, DCGAN_SIZES, LOSS_NAMES, Config)
+from gan_core.checkpoint import CheckpointError, list_checkpoints
+from gan_core.data.limits import UploadLimits
 from gan_core.presets import PRESETS, preset_config
+from ui.lecture import can_control, refuse
+from ui.runs import get_registry, resume_saved, runs_dir
 
 UPLOAD_DIR = Path("data") / "uploads"
 
 
 def _rebuild(run, config: Config) -> None:
+    if refuse():
+        return
     bar = st.progress(0.0, text="Loading data…")
     try:
         run.reset(config, progress=lambda msg, frac: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
@@ -29,6 +36,10 @@ def _rebuild(run, config: Config) -> None:
 def _save_upload(upload) -> str:
     """Store an uploaded .zip under data/uploads/ by content hash; return its path."""
     data = upload.getvalue()
+    limit = UploadLimits.from_env().max_upload_mb
+    if len(data) > limit * 2**20:
+        raise ValueError(f"the upload is {len(data) / 2**20:.0f} MB, over the {limit} MB limit "
+                         "(GAN_PLAYGROUND_MAX_UPLOAD_MB)")
     UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
     path = UPLOAD_DIR / f"{hashlib.sha256(data).hexdigest()[:16]}.zip"
     if not path.exists():
@@ -39,6 +50,8 @@ def _save_upload(upload) -> str:
 
 
 def setup_panel(run) -> None:
+    if not can_control():
+        return
     cfg = run.config
     with st.expander("Setup: preset, data, model, loss (applies with fresh weights)", icon=":material/tune:",
                      expanded=bool(st.session_state.get("_setup_error"))):
@@ -50,8 +63,52 @@ def setup_panel(run) -> None:
             st.rerun()
         st.divider()
         _settings_form(run, cfg)
+        st.divider()
+        c1, c2 = st.columns(2)
+        with c1:
+            _config_json(run, cfg)
+        with c2:
+            _saved_runs(run)
         if st.session_state.get("_setup_error"):
             st.error(st.session_state["_setup_error"])
+
+
+def _config_json(run, cfg: Config) -> None:
+    """Download the settings as JSON, or load a JSON file (validated; errors name the field)."""
+    import json
+    st.markdown("**Configuration as JSON**")
+    st.download_button("Download config.json", json.dumps(cfg.to_dict(), indent=2), file_name="config.json",
+                       mime="application/json", key="btn_config_download", icon=":material/download:")
+    upload = st.file_uploader("Load a config.json (a saved run's works too)", type=["json"], key="config_upload")
+    if upload is not None and st.button("Apply loaded config", key="btn_config_apply"):
+        try:
+            new = Config.from_json(upload.getvalue()[: 1 << 20])
+        except ValueError as exc:
+            st.session_state["_setup_error"] = f"{upload.name}: {exc}"
+        else:
+            _rebuild(run, new)
+        st.rerun()
+
+
+def _saved_runs(run) -> None:
+    """Resume a checkpoint from the runs folder (autosaves survive an app restart)."""
+    st.markdown(f"**Saved runs** in `{runs_dir()}/`")
+    found = [e for e in list_checkpoints(runs_dir()) if "error" not in e]
+    if not found:
+        st.caption("None yet: runs autosave while they train, or press Save.")
+        return
+    labels = {str(e["path"]): f"{e['run_id']} · step {e['step']:,} · {e['dataset']} · {e['loss']}" for e in found}
+    pick = st.selectbox("Saved run", list(labels), format_func=labels.get, key="saved_run_pick")
+    if st.button("Resume this run", key="btn_resume_saved", icon=":material/restore:"):
+        if refuse():
+            st.rerun()
+        try:
+            resumed = resume_saved(pick, get_registry())
+        except (CheckpointError, OSError, ValueError, RuntimeError) as exc:
+            st.session_state["_setup_error"] = str(exc)
+        else:
+            st.query_params["run"] = resumed.id
+        st.rerun()
 
 
 def _settings_form(run, cfg: Config) -> None:
@@ -125,10 +182,10 @@ def _settings_form(run, cfg: Config) -> None:
                                          index=("auto", "cpu", "cuda").index(t.device))
             v["metrics_every"] = st.number_input("Mode-coverage check every N steps", 1, 1_000_000, t.metrics_every)
         if st.form_submit_button("Apply and reset", type="primary"):
-            if upload is not None:
-                v["path"] = _save_upload(upload)
-                v["dataset"] = "folder"
             try:
+                if upload is not None:
+                    v["path"] = _save_upload(upload)
+                    v["dataset"] = "folder"
                 new = Config.from_dict(v)
             except ValueError as exc:
                 st.session_state["_setup_error"] = str(exc)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import streamlit as st
 
@@ -19,6 +20,12 @@ def run_status(run_id: str) -> None:
     st.markdown(f"**Run** `{snap['id']}`  \n**Device** `{snap['device']}`")
     st.markdown(f"**State** {snap['state']}  \n**Step** {snap['step']:,}")
     if snap["state"] == "running" and math.isfinite(rate):
-        st.markdown(f"**Speed** {rate:,.0f} it/s")
+        imgs = snap["latest"].get("samples_per_s", math.nan)
+        st.markdown(f"**Speed** {rate:,.0f} it/s · {imgs:,.0f} samples/s")
+    st.caption(f"Path: {snap.get('path', 'eager')}")
+    if snap.get("saved_step") is not None:
+        saved = time.strftime("%H:%M:%S", time.localtime(snap["saved_at"]))
+        st.caption(f"Saved step {snap['saved_step']:,} at {saved} (autosave every "
+                   f"{snap['config']['train']['autosave_minutes']:g} min)")
     cfg = snap["config"]
     st.caption(f"{cfg['data']['dataset']} · {cfg['model']['arch']} · {cfg['loss']['loss']}")

@@ -6,13 +6,11 @@ from pathlib import Path
 import streamlit as st
 
 from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError, generator_from_checkpoint
-
-RUNS_DIR = Path("runs")
-
+from ui.runs import runs_dir
 
 def saved_checkpoints(root: Path | None = None) -> list[Path]:
-    """Checkpoint folders under ``root`` (default RUNS_DIR), newest first."""
-    root = RUNS_DIR if root is None else root
+    """Checkpoint folders under ``root`` (default: the runs folder), newest first."""
+    root = runs_dir() if root is None else root
     if not root.is_dir():
         return []
     found = [p.parent for p in root.glob(f"*/{WEIGHTS_FILE}")]
@@ -29,7 +27,7 @@ def checkpoint_picker():
     found = saved_checkpoints()
     options = [str(p) for p in found] + ["other path…"]
     choice = st.selectbox("Checkpoint", options, key="ckpt_pick",
-                          help=f"Folders under {RUNS_DIR}/ with a {WEIGHTS_FILE}; save one from the Train page.")
+                          help=f"Folders under {runs_dir()}/ with a {WEIGHTS_FILE}; save one from the Train page.")
     path = st.text_input("Checkpoint folder", key="ckpt_path") if choice == "other path…" else choice
     if not path:
         st.info("No checkpoint yet: press **Save checkpoint** on the Train page, or give a folder.")

@@ -4,7 +4,7 @@
 optional int64 labels. MNIST-style sets are read from IDX files under the data directory
 (``data.data_dir``, else ``$GAN_PLAYGROUND_DATA``, else ``./data``) and downloaded with md5 checks when
 absent (see ``download.py``). Folders and zips are read in memory (zips are never extracted) within
-the ``MAX_*`` safety limits; first-level subfolders become class labels. Every user-fixable problem
+the ``UploadLimits`` (``limits.py``, set through environment variables); first-level subfolders become class labels. Every user-fixable problem
 raises ``DataError`` with a message that says what to do.
 """
 from __future__ import annotations
@@ -29,12 +29,10 @@ from PIL import Image, UnidentifiedImageError
 
 from ..config import DataConfig
 from . import download
+from .limits import UploadLimits
 
 Progress = Optional[Callable[[str, float], None]]
 
-MAX_FILES = 20_000  # image files per folder/zip
-MAX_TOTAL_BYTES = 512 * 2**20  # uncompressed bytes read per folder/zip
-MAX_PIXELS = 40_000_000  # per image, checked before decoding
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 FOLDER_SIZE, FOLDER_CHANNELS = 32, 3  # folder defaults for image_size = 0 / channels = 0
 DIGIT_NAMES = [str(i) for i in range(10)]
@@ -274,10 +272,22 @@ def _reason(e: Exception) -> str:
     return str(e) or type(e).__name__
 
 
+def _read_capped(src, zf: Optional[zipfile.ZipFile], budget: int) -> bytes:
+    """A file's bytes, but never more than ``budget`` + 1 of them, whatever its header claims."""
+    with (zf.open(src) if zf is not None else open(src, "rb")) as fh:
+        return fh.read(max(budget, 0) + 1)
+
+
 def load_folder(path: Union[str, Path], image_size: int = 0, channels: int = 0, max_images: int = 0,
-                progress: Progress = None, *, max_files: int = MAX_FILES,
-                max_total_bytes: int = MAX_TOTAL_BYTES, max_pixels: int = MAX_PIXELS) -> ImageDataset:
-    """Images from a directory or .zip; >= 2 first-level subfolders (and no loose images) = classes."""
+                progress: Progress = None, *, limits: Optional[UploadLimits] = None,
+                max_files: Optional[int] = None, max_total_bytes: Optional[int] = None,
+                max_pixels: Optional[int] = None) -> ImageDataset:
+    """Images from a directory or .zip; >= 2 first-level subfolders (and no loose images) = classes.
+    Limits default to ``UploadLimits.from_env()``; the keyword arguments override single ones."""
+    limits = limits or UploadLimits.from_env()
+    max_files = max_files or limits.max_files
+    max_total_bytes = max_total_bytes or limits.max_total_bytes
+    max_pixels = max_pixels or limits.max_pixels
     p = Path(path).expanduser().resolve()
     size, channels = image_size or FOLDER_SIZE, channels or FOLDER_CHANNELS
     mode = "L" if channels == 1 else "RGB"
@@ -287,7 +297,15 @@ def load_folder(path: Union[str, Path], image_size: int = 0, channels: int = 0, 
         zf = None
         entries, skipped = _list_folder(p)
     elif zipfile.is_zipfile(p):
-        zf = zipfile.ZipFile(p)
+        try:
+            zf = zipfile.ZipFile(p)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
+            raise DataError(f"{p} is a damaged zip file ({e}); re-create it") from None
+        if len(zf.infolist()) > limits.max_entries:
+            n = len(zf.infolist())
+            zf.close()
+            raise DataError(f"{p} has {n} members, over the limit of {limits.max_entries} "
+                            "(GAN_PLAYGROUND_MAX_ENTRIES)")
         entries, skipped = _list_zip(zf)
     else:
         raise DataError(f"{p} is neither a folder nor a .zip file; point data.path at one")
@@ -299,19 +317,26 @@ def load_folder(path: Union[str, Path], image_size: int = 0, channels: int = 0, 
         if max_images:
             entries = entries[:max_images]
         if len(entries) > max_files:
-            raise DataError(f"{p} has {len(entries)} image files, over the limit of {max_files}; "
-                            "set data.max_images or use a smaller folder")
+            raise DataError(f"{p} has {len(entries)} image files, over the limit of {max_files} "
+                            "(GAN_PLAYGROUND_MAX_FILES); set data.max_images or use a smaller folder")
         total = sum(e[1] for e in entries)  # declared sizes, before anything is read
         if total > max_total_bytes:
             raise DataError(f"{p} holds {total / 2**20:.0f} MB of images, over the limit of "
-                            f"{max_total_bytes / 2**20:.0f} MB; set data.max_images or use a smaller folder")
-        arrays, labels = [], []
+                            f"{max_total_bytes / 2**20:.0f} MB (GAN_PLAYGROUND_MAX_TOTAL_MB); set data.max_images "
+                            "or use a smaller folder")
+        arrays, labels, read = [], [], 0
         step = max(1, len(entries) // 100)
         for i, (parts, _, src) in enumerate(entries):
             try:
-                data = zf.read(src) if zf is not None else src.read_bytes()
+                data = _read_capped(src, zf, max_total_bytes - read)
+                read += len(data)
+                if read > max_total_bytes:  # the sizes a zip declares can lie (a zip bomb): count real bytes
+                    raise DataError(f"{p} unpacks to more than {max_total_bytes / 2**20:.0f} MB, over the "
+                                    "limit (GAN_PLAYGROUND_MAX_TOTAL_MB); it may be a zip bomb")
                 arrays.append(_decode(data, size, mode, max_pixels))
                 labels.append(tops.index(parts[0]) if labelled else 0)
+            except DataError:
+                raise
             except Exception as e:  # any unreadable file is skipped, counted and reported if all fail
                 skipped.append(("/".join(parts), _reason(e)))
             if progress is not None and (i % step == 0 or i == len(entries) - 1):
