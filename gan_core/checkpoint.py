@@ -218,6 +218,8 @@ def restore_into(run, ckpt: Checkpoint) -> None:
     except (RuntimeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"checkpoint does not fit its own config: {exc}") from None
     tr.step_count = ckpt.step
+    run._rate.clear()
+    run._rate.append((ckpt.step, run._elapsed_now(time.perf_counter())))  # speed counts from here
     tr._d_updates = int(ckpt.meta.get("d_updates", ckpt.step * run.config.train.d_steps))
     tr._lr_factor = None  # the next step writes the schedule's learning rates for the restored step
     tr.G.to(tr.device)

@@ -69,7 +69,7 @@ class Run(RunLoop):
         self._gview: Optional[GeneratorView] = None
         self._gview_wanted_until = 0.0
         self._elapsed, self._started_at = 0.0, None
-        self._rate = (0, 0.0)  # (step, elapsed seconds) at the last flush
+        self._rate = deque([(0, 0.0)], maxlen=64)  # (step, elapsed s) at recent flushes: speed over ~1 s
         self.snapshots = SnapshotRing()  # "last good" states to roll back to after a divergence
         self.saved_step, self.saved_at = None, None  # the newest checkpoint written (Save or autosave)
         self._last_save = time.perf_counter()
@@ -147,7 +147,7 @@ class Run(RunLoop):
             with self._lock:
                 self.history.truncate_after(step)
                 self.evals.truncate_after(step)
-                self._rate = (step, self._elapsed_now(time.perf_counter()))
+                self._rate = deque([(step, self._elapsed_now(time.perf_counter()))], maxlen=64)
                 if self.state in ("error", "running"):
                     self.state = "paused"
                 self._running = False

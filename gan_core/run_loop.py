@@ -17,6 +17,7 @@ from .viz import make_visual
 
 FLUSH_STEPS, FLUSH_SECONDS = 64, 0.2
 VISUAL_SECONDS = 0.3
+RATE_WINDOW_S = 1.0  # steps/s is measured over about this much training time (steady numbers on screen)
 
 
 class RunLoop:
@@ -127,13 +128,18 @@ class RunLoop:
         self._last_flush_finite = False
         values = buf[:k].cpu().numpy().astype(np.float64)
         step, t = meta[k - 1]
-        step0, t0 = self._rate
+        while len(self._rate) > 1 and t - self._rate[1][1] >= RATE_WINDOW_S:
+            self._rate.popleft()  # keep the oldest point that is still >= RATE_WINDOW_S old
+        step0, t0 = self._rate[0]
+        if step < step0 or t < t0:  # a rollback or restore moved the clock back
+            self._rate.clear()
+            step0, t0 = step, t
         rate = (step - step0) / (t - t0) if t > t0 else np.nan
         rows = np.column_stack([meta[:k], values, np.full(k, rate),
                                 np.full(k, rate * self.config.train.batch_size)])
         with self._lock:
             self.history.append(rows)
-            self._rate = (step, t)
+            self._rate.append((step, t))
             finite = values[:, STEP_METRICS.index("finite")] >= 1
             if not finite.all():
                 bad = int(meta[int(np.argmin(finite)), 0])

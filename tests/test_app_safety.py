@@ -84,6 +84,22 @@ def clean(monkeypatch):
     assert run_threads() == []
 
 
+# ---------------------------------------------------------------- bounded controls
+
+def test_every_numeric_control_is_bounded():
+    at = rendered(session())
+    numbers = list(at.number_input)
+    assert len(numbers) >= 30  # live settings and the whole setup form
+    unbounded = [w.label for w in numbers if w.min is None or w.max is None]
+    assert not unbounded, f"number inputs without a range: {unbounded}"
+    sliders = list(at.slider)
+    assert sliders and all(w.min is not None and w.max is not None for w in sliders)
+    at.switch_page("pages/latent.py")
+    rendered(at)
+    assert len(at.number_input) >= 2 and len(at.slider) >= 3
+    assert all(w.min is not None and w.max is not None for w in list(at.number_input) + list(at.slider))
+
+
 # ---------------------------------------------------------------- lecture mode
 
 def test_without_a_token_every_session_controls():

@@ -218,8 +218,11 @@ def test_a_run_resumes_after_a_restart_from_its_folder(tmp_path):
     assert listed[0]["dataset"] == "ring8"
     back = Run.from_checkpoint(tmp_path / "r1")
     assert back.id == run.id and back.step == run.step and back.history.n == run.history.n
+    before = run.latest()["steps_per_s"]
     back.start()
-    wait_for(lambda: back.step > run.step + 50, what="the resumed run to train")
+    wait_for(lambda: back.latest()["step"] > run.step + 100, what="the resumed run to train")
+    after = back.latest()["steps_per_s"]
+    assert 0 < after < 3 * before, (before, after)  # speed counts from the restored step, not from 0
 
 
 def test_list_checkpoints_marks_unreadable_folders(tmp_path):

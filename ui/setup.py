@@ -180,7 +180,13 @@ def _settings_form(run, cfg: Config) -> None:
             v["max_steps"] = c[2].number_input("Stop at step (0 = never)", 0, 100_000_000, t.max_steps)
             v["device"] = c[3].selectbox("Device", ("auto", "cpu", "cuda"),
                                          index=("auto", "cpu", "cuda").index(t.device))
-            v["metrics_every"] = st.number_input("Mode-coverage check every N steps", 1, 1_000_000, t.metrics_every)
+            c = st.columns(4)
+            v["metrics_every"] = c[0].number_input("Diagnostics every N steps", 1, 1_000_000, t.metrics_every)
+            v["snapshot_every"] = c[1].number_input("Good snapshot every N steps", 0, 1_000_000, t.snapshot_every,
+                                                    help="In-memory states a diverged run can roll back to; 0 = none.")
+            v["autosave_minutes"] = c[2].number_input("Autosave every N minutes", 0.0, 1440.0, t.autosave_minutes,
+                                                      help="Checkpoint to the run's folder while it trains; 0 = off.")
+            v["cpu_threads"] = c[3].number_input("CPU threads (0 = auto)", 0, 256, t.cpu_threads)
         if st.form_submit_button("Apply and reset", type="primary"):
             try:
                 if upload is not None:
