@@ -1,4 +1,4 @@
-"""Entry point: ``python -m gan_core presets | train | evaluate`` (see gan_core.cli)."""
+"""Entry point: ``python -m gan_core presets | train | evaluate | bench`` (see gan_core.cli)."""
 import sys
 
 from .cli import main

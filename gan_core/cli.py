@@ -1,8 +1,9 @@
-"""Command line: ``python -m gan_core presets | train | evaluate``.
+"""Command line: ``python -m gan_core presets | train | evaluate | bench``.
 
     python -m gan_core presets
     python -m gan_core train --preset ring8 --steps 3000 --seed 0 --set lr_g=1e-3 --out runs/ring8
     python -m gan_core evaluate --run runs/ring8 --samples 2500
+    python -m gan_core bench --device cpu --batch-sizes 64,128 --iters 20 --data-dir ../shared/data/mnist
 
 ``train`` prints progress to stderr and one final JSON line to stdout (the last step's metrics,
 steps_per_s, samples_per_s and, for 2D mixtures, modes_covered and hq_fraction). Any bad argument exits
@@ -33,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     sub.add_parser("presets", help="list the presets")
     t = sub.add_parser("train", help="train a preset headless and print a final JSON line")
-    t.add_argument("--preset", required=True, help="see `python -m gan_core presets`")
+    t.add_argument("--preset", default=None, help="see `python -m gan_core presets` (or give --config/--resume)")
+    t.add_argument("--config", default=None, metavar="FILE",
+                   help="a JSON config (the app's Download config.json, or a run's config.json)")
+    t.add_argument("--resume", default=None, metavar="DIR", help="continue a saved run (checkpoint folder)")
     t.add_argument("--steps", type=int, required=True, help="iterations to train (>= 1)")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
@@ -47,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=int, default=None, help="generated samples (default 2500 toy, 2000 images)")
     e.add_argument("--data-dir", default=None, help="where the real data lives, if not where it was trained")
     e.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    b = sub.add_parser("bench", help="images/s of the 64x64 DCGAN: reference loop vs playground (gan_core.bench)")
+    b.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    b.add_argument("--batch-sizes", default="64,128,512", help="comma-separated, e.g. 64,128,512")
+    b.add_argument("--iters", default=None, help="timed iterations: one number or one per batch size "
+                                                 "(default 10 on CPU, 200 on CUDA)")
+    b.add_argument("--warmup", type=int, default=3, help="untimed iterations before each measurement")
+    b.add_argument("--threads", type=int, default=0, help="torch CPU threads for every loop (0 = torch default)")
+    b.add_argument("--repeats", type=int, default=1, help="the loops take turns this often; each reports its best")
+    b.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (else random images)")
+    b.add_argument("--quiet", action="store_true", help="no progress lines or table on stderr")
     return p
 
 
@@ -75,6 +89,43 @@ def _json_safe(value):
     return value
 
 
+def _config_from_file(path: str):
+    from .config import Config
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)
+    except OSError as exc:
+        raise CliError(f"--config {path}: {exc.strerror or exc}") from None
+    try:
+        return Config.from_json(data)
+    except ValueError as exc:
+        raise CliError(f"--config {path}: {exc}") from None
+
+
+def _resumed(args, overrides: dict):
+    from .checkpoint import CheckpointError
+    from .run import Run
+    try:
+        run = Run.from_checkpoint(args.resume, device=overrides.pop("device", None),
+                                  progress=_progress(args.quiet))
+    except (CheckpointError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    if overrides:
+        raise CliError("--seed and --data-dir cannot change when resuming a run")
+    if args.overrides:
+        run.set(**{k: v for k, v in (_parse(p) for p in args.overrides)})
+    return run
+
+
+def _parse(pair: str):
+    from .config import parse_value, resolve_key
+    if "=" not in pair:
+        raise ValueError(f"--set expects key=value, got {pair!r}")
+    key, text = pair.split("=", 1)
+    name = resolve_key(key.strip())
+    return name, parse_value(name, text.strip())
+
+
 def cmd_train(args) -> int:
     from .run import Run
 
@@ -82,8 +133,16 @@ def cmd_train(args) -> int:
         raise CliError(f"--steps = {args.steps} must be >= 1")
     overrides = {k: v for k, v in (("seed", args.seed), ("device", args.device), ("data_dir", args.data_dir))
                  if v is not None}
-    cfg = preset_config(args.preset, **overrides).with_overrides(args.overrides)
-    run = Run(cfg, progress=_progress(args.quiet))
+    if sum(x is not None for x in (args.preset, args.config, args.resume)) != 1:
+        raise CliError("give exactly one of --preset NAME, --config FILE or --resume DIR")
+    if args.resume:
+        run = _resumed(args, overrides)
+        cfg = run.config
+    else:
+        cfg = _config_from_file(args.config) if args.config else preset_config(args.preset)
+        cfg = cfg.replace(**overrides).with_overrides(args.overrides)
+        run = Run(cfg, progress=_progress(args.quiet))
+    run.autosave_dir = args.out  # long runs autosave there every train.autosave_minutes
     start_step = run.step
     run.set(max_steps=start_step + args.steps)
     t0 = time.perf_counter()
@@ -103,7 +162,7 @@ def cmd_train(args) -> int:
     if run.state == "error":
         raise CliError(run.message)
     snap = run.snapshot(visual=False)
-    result = {"preset": args.preset, "steps": run.step - start_step, "seconds": round(seconds, 3),
+    result = {"preset": args.preset or args.config or args.resume, "steps": run.step - start_step, "seconds": round(seconds, 3),
               "device": snap["device"], "state": snap["state"]}
     result.update({k: v for k, v in snap["latest"].items() if k not in ("time",)})
     result["step"] = run.step
@@ -133,13 +192,37 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import format_table, parse_int_list, run_bench
+
+    try:
+        sizes = parse_int_list(args.batch_sizes, "--batch-sizes")
+        iters = parse_int_list(args.iters, "--iters", hi=1_000_000) if args.iters is not None else None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if iters is not None and len(iters) not in (1, len(sizes)):
+        raise CliError(f"--iters = {args.iters!r} must give one number or one per batch size ({len(sizes)})")
+    for name, value, lo, hi in (("--warmup", args.warmup, 0, 1000), ("--threads", args.threads, 0, 256),
+                                ("--repeats", args.repeats, 1, 100)):
+        if not lo <= value <= hi:
+            raise CliError(f"{name} = {value} is out of range [{lo}, {hi}]")
+    say = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    result = run_bench(sizes, iters, args.device, data_dir=args.data_dir, warmup=args.warmup,
+                       threads=args.threads, repeats=args.repeats, progress=say)
+    if not args.quiet:
+        print(format_table(result), file=sys.stderr, flush=True)
+    print(json.dumps(_json_safe(result), allow_nan=False))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise CliError("choose a command: presets, train or evaluate (see --help)")
-        return {"presets": cmd_presets, "train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+            raise CliError("choose a command: presets, train, evaluate or bench (see --help)")
+        commands = {"presets": cmd_presets, "train": cmd_train, "evaluate": cmd_evaluate, "bench": cmd_bench}
+        return commands[args.command](args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -175,3 +175,39 @@ def test_bad_argument_messages_say_what_is_wrong(cli):
     assert "--preset" in err("missing_preset")
     if "cuda_without_gpu" in BAD:
         assert "cuda" in err("cuda_without_gpu")
+
+
+def test_train_from_a_config_file_and_resume_a_saved_run(tmp_path, capsys):
+    """--config FILE (the app's Download config.json) and --resume DIR, in-process."""
+    from gan_core.cli import main
+    from gan_core.presets import preset_config
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(preset_config("gauss1d", seed=3, batch_size=32).to_dict()))
+    assert main(["train", "--config", str(cfg), "--steps", "40", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    first = last_json(capsys.readouterr().out)
+    assert first["step"] == 40 and load_checkpoint(tmp_path / "r").config.train.batch_size == 32
+    assert main(["train", "--resume", str(tmp_path / "r"), "--steps", "25", "--quiet", "--set", "lr_g=1e-4",
+                 "--out", str(tmp_path / "r")]) == 0
+    second = last_json(capsys.readouterr().out)
+    assert second["step"] == 65 and second["steps"] == 25
+    ck = load_checkpoint(tmp_path / "r")
+    assert ck.step == 65 and ck.config.train.lr_g == 1e-4 and ck.config.train.seed == 3
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--config", "{dir}/absent.json"], "No such file"),
+    (["--config", "{dir}/bad.json"], "train.lr_g = 7.0 is out of range"),
+    (["--config", "{dir}/junk.json"], "not valid JSON"),
+    (["--resume", "{dir}"], "no checkpoint at"),
+    (["--resume", "{dir}/pickle"], "never loaded"),
+    (["--preset", "ring8", "--config", "{dir}/bad.json"], "exactly one of"),
+])
+def test_config_and_resume_errors_are_one_line(tmp_path, capsys, args, words):
+    from gan_core.cli import main
+    (tmp_path / "bad.json").write_text('{"train": {"lr_g": 7}}')
+    (tmp_path / "junk.json").write_text("{lr_g: 1")
+    (tmp_path / "pickle").mkdir()
+    torch.save({"x": 1}, tmp_path / "pickle" / WEIGHTS_FILE)
+    rc = main(["train", "--steps", "5", *[a.format(dir=tmp_path) for a in args]])
+    err = capsys.readouterr().err
+    assert rc != 0 and len(err.strip().splitlines()) == 1 and err.startswith("error:") and words in err, err
