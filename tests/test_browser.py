@@ -214,9 +214,17 @@ def step_of(page):
     return int(digits) if digits else None
 
 
+SIDEBAR_STEP_JS = """() => {
+  const side = document.querySelector("[data-testid='stSidebarUserContent']");
+  const m = side && side.innerText.match(/Step\\s+([0-9,]+)/);
+  return m ? parseInt(m[1].replace(/,/g, "")) : null;
+}"""
+
+
 def test_eight_open_sessions_all_keep_updating(server, browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    pages = []
+    """Eight sessions at once (two on the Train page with its charts, six on the Guide page, whose sidebar
+    shows the live step): every one keeps receiving new steps while the run trains, and all see Pause."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
     try:
         first = context.new_page()
         first.set_default_timeout(60_000)
@@ -225,19 +233,22 @@ def test_eight_open_sessions_all_keep_updating(server, browser):
         rid = poll(lambda: run_id(first.evaluate("location.href")), 20, "?run= in the URL")
         button(first, "Start").click()
         poll(lambda: first.evaluate(METRIC_JS, "State") == "running", 30, "State = running")
-        pages.append(first)
-        for _ in range(7):
+        pages = [first]
+        for i in range(7):
             page = context.new_page()
             page.set_default_timeout(60_000)
-            page.goto(f"{server}/?run={rid}")
+            page.goto(f"{server}/{'' if i == 0 else 'guide'}?run={rid}")
             pages.append(page)
         for page in pages:
             page.wait_for_selector(CONNECTED)
-        seen = [poll(lambda p=p: step_of(p), 60, "a Step metric in every tab") for p in pages]
-        for i, page in enumerate(pages):  # every tab, not just the one in front, keeps drawing new steps
-            poll(lambda p=page, s=seen[i]: (step_of(p) or 0) > s, 60, f"tab {i} to show a newer step than {seen[i]}")
+        seen = [poll(lambda p=p: p.evaluate(SIDEBAR_STEP_JS), 60, "the sidebar's Step in every tab") for p in pages]
+        for i, page in enumerate(pages):  # every session, not just the one in front, keeps getting new steps
+            poll(lambda p=page, s=seen[i]: (p.evaluate(SIDEBAR_STEP_JS) or 0) > s, 60,
+                 f"tab {i} to show a newer step than {seen[i]}")
             assert run_id(page.evaluate("location.href")) == rid
+        assert (step_of(pages[1]) or 0) > seen[1]  # the second Train tab draws the live metrics too
         button(first, "Pause").click()
-        poll(lambda: all(p.evaluate(METRIC_JS, "State") == "paused" for p in pages), 60, "every tab to say paused")
+        poll(lambda: all("paused" in p.locator("[data-testid='stSidebarUserContent']").inner_text() for p in pages),
+             60, "every tab to say paused")
     finally:
         context.close()

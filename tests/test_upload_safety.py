@@ -193,3 +193,25 @@ def test_fuzzed_folders_give_a_dataset_or_a_data_error(tmp_path, files):
     else:
         assert tuple(ds.images.shape[1:]) == (3, 8, 8)
     assert files_under(tmp_path) == before
+
+
+def test_app_upload_over_the_size_limit_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    import ui.setup as setup
+
+    class Upload:  # what st.file_uploader hands the page
+        def __init__(self, data):
+            self.data = data
+
+        def getvalue(self):
+            return self.data
+
+    monkeypatch.setattr(setup, "UPLOAD_DIR", tmp_path / "uploads")
+    monkeypatch.setenv("GAN_PLAYGROUND_MAX_UPLOAD_MB", "1")
+    with pytest.raises(ValueError, match=r"2 MB, over the 1 MB limit \(GAN_PLAYGROUND_MAX_UPLOAD_MB\)"):
+        setup._save_upload(Upload(bytes(2 * 2**20)))
+    assert not (tmp_path / "uploads").exists()
+    small = make_zip({"a.png": png()})
+    path = Path(setup._save_upload(Upload(small)))
+    assert path.parent == tmp_path / "uploads" and path.read_bytes() == small
+    assert setup._save_upload(Upload(small)) == str(path)  # same content, same file: nothing piles up
+    assert [p.name for p in (tmp_path / "uploads").iterdir()] == [path.name]
