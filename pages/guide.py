@@ -40,7 +40,7 @@ st.markdown("""
 |---|---|---|
 | D accuracy ≈ 100%, D loss → 0 for a long time | D won: G's gradient vanishes (worst with the minimax loss) | non-saturating loss, instance noise, lower D learning rate, label smoothing |
 | G loss oscillates, fake accuracy high, samples near-identical, modes covered drops | mode collapse | R1 penalty, WGAN-GP, more D steps, smaller learning rates |
-| Losses become NaN | divergence: the run pauses itself | lower the learning rates, then Reset |
+| Losses become NaN | divergence: the run pauses itself | **Roll back** to the last good snapshot, lower the learning rates, go on |
 
 ### Experiments for a lecture
 1. **ring8** preset, Start: all 8 modes appear within ~3,000 steps. Now switch the loss to *minimax* and the
@@ -48,6 +48,14 @@ st.markdown("""
 2. **ring8_collapse**: the original GAN on the ring — watch the purple points jump between modes.
 3. Set **D steps per G step** to 5 and watch D's accuracy and G's gradient arrows.
 4. **Instance noise** 0.3: the heatmap blurs and D's accuracy falls into the healthy band.
-5. **digits** preset: an MLP GAN learning 8×8 digits in about a minute on a laptop; **Step** through it one
+5. Push G's learning rate to 1.0 until the run diverges; press **Roll back**, halve the rate and resume.
+6. **digits** preset: an MLP GAN learning 8×8 digits in about a minute on a laptop; **Step** through it one
    iteration at a time, or do a *D step only* a few times and see G's loss jump.
+
+### Teaching with it (lecture mode)
+Start the app with `GAN_PLAYGROUND_PRESENTER_TOKEN=<secret> streamlit run app.py --server.address 0.0.0.0`
+and give the class `http://<your-ip>:8501`: they watch your run live, read-only (the Latent lab and the
+charts still work for them); you enter the token in the sidebar to control it. Settings travel in links:
+`?preset=grid25&lr_g=0.0005&loss=hinge` opens that run. Runs autosave to `runs/<id>/`; after a restart
+the same link brings the run back.
 """)
