@@ -16,6 +16,7 @@ from ui.controls import button_row, rollback_button
 from ui.runs import get_registry
 
 LIVE_POINTS = 600  # points per curve sent to the browser each refresh
+FAST_SECONDS, SLOW_SECONDS = 0.5, 2.0  # refresh while training / while ready, paused or stopped
 
 
 def _figure(slot: str, template_key, build):
@@ -34,8 +35,24 @@ def _pct(value) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{100 * value:.0f}%"
 
 
-@st.fragment(run_every=0.5)
 def live_panel(run_id: str) -> None:
+    """The live panel: redrawn twice a second while the run trains, every 2 s otherwise (an idle page
+    then costs the browser a fifth of the CPU; measured in docs/BENCHMARKS.md)."""
+    run = get_registry().get(run_id)
+    (_live_fast if run is not None and run.state == "running" else _live_slow)(run_id)
+
+
+@st.fragment(run_every=FAST_SECONDS)
+def _live_fast(run_id: str) -> None:
+    _panel(run_id, fast=True)
+
+
+@st.fragment(run_every=SLOW_SECONDS)
+def _live_slow(run_id: str) -> None:
+    _panel(run_id, fast=False)
+
+
+def _panel(run_id: str, fast: bool) -> None:
     run = get_registry().get(run_id)
     if run is None:
         st.warning("This run no longer exists; reload the page to attach to the current one.")
@@ -45,6 +62,8 @@ def live_panel(run_id: str) -> None:
     if st.session_state.get("_live_synced") not in (None, version):
         st.rerun(scope="app")  # settings changed elsewhere: redraw the widgets outside this fragment
     state = snap["state"]
+    if (state == "running") != fast:
+        st.rerun(scope="app")  # started or paused (here or in another tab): switch the refresh rate
     button_row(run, state)
     if snap["message"] and not any(a.kind == "divergence" for a in snap["alerts"]):
         (st.error if state == "error" else st.info)(snap["message"])
