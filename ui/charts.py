@@ -51,11 +51,31 @@ def training_figure(output: str = "logit") -> go.Figure:
     return fig
 
 
+def robust_range(columns: list) -> list | None:
+    """A y-range that ignores a few huge outliers (the steps before a divergence can reach 1e19 and would
+    flatten every other curve); None (autorange) when nothing stands out."""
+    values = np.concatenate([np.asarray(c, dtype=np.float64) for c in columns]) if columns else np.zeros(0)
+    values = values[np.isfinite(values)]
+    if values.size < 20:
+        return None
+    lo, hi = np.percentile(values, [5, 95])
+    span = max(hi - lo, 1e-6)
+    inside = (values >= lo - 3 * span) & (values <= hi + 3 * span)
+    if inside.all():
+        return None
+    kept = values[inside]  # every point but the outliers stays in view
+    pad = 0.05 * max(kept.max() - kept.min(), 1e-6)
+    return [float(kept.min() - pad), float(kept.max() + pad)]
+
+
 def update_training(fig: go.Figure, history: dict) -> go.Figure:
     x = _arr(history.get("step", _EMPTY))
     with fig.batch_update():
         for trace, (col, *_rest) in zip(fig.data, TRAINING_TRACES):
             trace.x, trace.y = x, _arr(history.get(col, _EMPTY))
+        losses = [history[c] for c, *_r, row in TRAINING_TRACES if row == 1 and c in history]
+        rng = robust_range(losses)
+        fig.layout.yaxis.update(range=rng, autorange=rng is None)
     return fig
 
 
