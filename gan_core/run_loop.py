@@ -97,8 +97,11 @@ class RunLoop:
                 req = None
                 self._check_limits()
         except Exception as exc:  # surfaced on the page, never a traceback in the UI thread
-            with self._lock:
-                self.state, self.message, self._running = "error", f"{type(exc).__name__}: {exc}", False
+            if is_out_of_memory(exc):  # in a picture or an evaluation: the run stays usable
+                self._out_of_memory(exc)
+            else:
+                with self._lock:
+                    self.state, self.message, self._running = "error", f"{type(exc).__name__}: {exc}", False
             if req is not None:
                 self._requests.appendleft(req)
         finally:

@@ -184,6 +184,23 @@ def test_out_of_memory_pauses_with_advice_and_the_run_stays_usable():
     assert run.state == "stopped"
 
 
+def test_out_of_memory_while_drawing_pauses_instead_of_failing():
+    run = ring8()
+    run.step_once()
+
+    def oom_visual(now):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 8.00 GiB")
+
+    run._make_visual = oom_visual
+    run.snapshot()  # a page asks for pictures
+    run.start()
+    wait_for(lambda: run.state != "running", what="the run to stop on the OOM")
+    assert run.state == "paused" and "Out of memory" in run.message
+    del run._make_visual
+    run.start()
+    wait_for(lambda: run.step > 20, what="training after the OOM")
+
+
 # ---------------------------------------------------------------- autosave and resume
 
 def test_autosave_writes_checkpoints_while_training(tmp_path):

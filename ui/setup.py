@@ -14,6 +14,7 @@ from gan_core.config import (ACTIVATIONS, DATASETS, DCGAN_SIZES, LOSS_NAMES, Con
 from gan_core.checkpoint import CheckpointError, list_checkpoints
 from gan_core.data.limits import UploadLimits
 from gan_core.presets import PRESETS, preset_config
+from gan_core.run_loop import is_out_of_memory
 from ui.lecture import can_control, refuse
 from ui.runs import get_registry, resume_saved, runs_dir
 
@@ -29,6 +30,9 @@ def _rebuild(run, config: Config) -> None:
         st.session_state.pop("_setup_error", None)
     except (ValueError, OSError, RuntimeError) as exc:
         st.session_state["_setup_error"] = str(exc)
+        if is_out_of_memory(exc):
+            st.session_state["_setup_error"] = (f"Out of memory building this run ({exc}). Try a smaller batch "
+                                                "size or model, or fewer images; the current run is unchanged.")
     finally:
         bar.empty()
 
