@@ -134,14 +134,12 @@ def list_checkpoints(root) -> list[dict]:
     for file in root.glob(f"*/{WEIGHTS_FILE}"):
         entry = {"path": file.parent, "run_id": file.parent.name, "step": None, "saved_at": file.stat().st_mtime}
         try:
-            from safetensors import safe_open
-            with safe_open(str(file), framework="pt") as f:
-                meta = f.metadata() or {}
+            meta = read_meta(file)
             cfg = json.loads(meta["config"])
             entry.update(run_id=meta.get("run_id") or file.parent.name, step=int(meta["step"]),
                          saved_at=float(meta.get("saved_at", entry["saved_at"])),
                          dataset=cfg["data"]["dataset"], arch=cfg["model"]["arch"], loss=cfg["loss"]["loss"])
-        except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
+        except (CheckpointError, ValueError, KeyError, TypeError) as exc:
             entry["error"] = f"unreadable: {exc}"
         out.append(entry)
     return sorted(out, key=lambda e: e["saved_at"], reverse=True)
@@ -155,20 +153,38 @@ class Checkpoint:
     meta: dict
 
 
-def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint folder or its .safetensors file; never unpickles anything."""
+def _weights_file(path) -> Path:
     path = Path(path)
     file = path / WEIGHTS_FILE if path.is_dir() else path
     if not file.is_file():
         raise CheckpointError(f"no checkpoint at {file} (expected a folder holding {WEIGHTS_FILE})")
+    return file
+
+
+def _unreadable(file: Path, exc: BaseException) -> CheckpointError:
+    return CheckpointError(f"{file} is not a readable safetensors checkpoint ({exc}); "
+                           "pickled .pt/.pth files are never loaded")
+
+
+def read_meta(path) -> dict:
+    """The header metadata of a checkpoint (folder or file) without reading its tensors."""
+    file = _weights_file(path)
     try:
         from safetensors import safe_open
         with safe_open(str(file), framework="pt") as f:
-            meta = f.metadata() or {}
+            return f.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise _unreadable(file, exc) from None
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint folder or its .safetensors file; never unpickles anything."""
+    file = _weights_file(path)
+    meta = read_meta(file)
+    try:
         tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{file} is not a readable safetensors checkpoint ({exc}); "
-                              "pickled .pt/.pth files are never loaded") from None
+        raise _unreadable(file, exc) from None
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{file} is a safetensors file but not a GAN Playground checkpoint "
                               f"(format {meta.get('format')!r}, expected {FORMAT!r})")
@@ -218,8 +234,6 @@ def restore_into(run, ckpt: Checkpoint) -> None:
     except (RuntimeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"checkpoint does not fit its own config: {exc}") from None
     tr.step_count = ckpt.step
-    run._rate.clear()
-    run._rate.append((ckpt.step, run._elapsed_now(time.perf_counter())))  # speed counts from here
     tr._d_updates = int(ckpt.meta.get("d_updates", ckpt.step * run.config.train.d_steps))
     tr._lr_factor = None  # the next step writes the schedule's learning rates for the restored step
     tr.G.to(tr.device)

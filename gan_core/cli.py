@@ -113,17 +113,9 @@ def _resumed(args, overrides: dict):
     if overrides:
         raise CliError("--seed and --data-dir cannot change when resuming a run")
     if args.overrides:
-        run.set(**{k: v for k, v in (_parse(p) for p in args.overrides)})
+        from .config import parse_overrides
+        run.set(**parse_overrides(args.overrides))
     return run
-
-
-def _parse(pair: str):
-    from .config import parse_value, resolve_key
-    if "=" not in pair:
-        raise ValueError(f"--set expects key=value, got {pair!r}")
-    key, text = pair.split("=", 1)
-    name = resolve_key(key.strip())
-    return name, parse_value(name, text.strip())
 
 
 def cmd_train(args) -> int:

@@ -281,11 +281,16 @@ class Config:
 
     def with_overrides(self, pairs: list[str]) -> "Config":
         """Apply CLI-style 'key=value' strings."""
-        changes = {}
-        for pair in pairs:
-            if "=" not in pair:
-                raise ValueError(f"--set expects key=value, got {pair!r}")
-            key, text = pair.split("=", 1)
-            name = resolve_key(key.strip())
-            changes[name] = parse_value(name, text.strip())
-        return self.replace(**changes)
+        return self.replace(**parse_overrides(pairs))
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """CLI-style 'key=value' strings -> {field name: typed value}; errors name the field or the pair."""
+    changes = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        key, text = pair.split("=", 1)
+        name = resolve_key(key.strip())
+        changes[name] = parse_value(name, text.strip())
+    return changes

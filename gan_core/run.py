@@ -69,7 +69,8 @@ class Run(RunLoop):
         self._gview: Optional[GeneratorView] = None
         self._gview_wanted_until = 0.0
         self._elapsed, self._started_at = 0.0, None
-        self._rate = deque([(0, 0.0)], maxlen=64)  # (step, elapsed s) at recent flushes: speed over ~1 s
+        self._rate: deque = deque(maxlen=64)  # (step, elapsed s) at recent flushes: speed over ~1 s
+        self._restart_rate(0)
         self.snapshots = SnapshotRing()  # "last good" states to roll back to after a divergence
         self.saved_step, self.saved_at = None, None  # the newest checkpoint written (Save or autosave)
         self._last_save = time.perf_counter()
@@ -133,6 +134,16 @@ class Run(RunLoop):
         with self._lock:
             return self._save_now(out_dir)
 
+    def save_if_unsaved(self) -> None:
+        """Checkpoint to the autosave folder if the run trained since its last save; for runs that are going
+        away (app exit, dropped from the registry), where a failure has nobody left to tell."""
+        if self.autosave_dir is None or self.saved_step == self.step or self.step == 0:
+            return
+        try:
+            self.save()
+        except (OSError, RuntimeError, ValueError):
+            pass
+
     def _save_now(self, out_dir):
         from .checkpoint import save_checkpoint
         path = save_checkpoint(self, out_dir)
@@ -147,7 +158,7 @@ class Run(RunLoop):
             with self._lock:
                 self.history.truncate_after(step)
                 self.evals.truncate_after(step)
-                self._rate = deque([(step, self._elapsed_now(time.perf_counter()))], maxlen=64)
+                self._restart_rate(step)
                 if self.state in ("error", "running"):
                     self.state = "paused"
                 self._running = False
@@ -168,6 +179,7 @@ class Run(RunLoop):
         config = ckpt.config.replace(device=device) if device else ckpt.config
         run = cls(config, run_id=ckpt.meta.get("run_id") or None, progress=progress)
         restore_into(run, ckpt)
+        run._restart_rate(run.step)
         if run.step > 0:
             run.state = "paused"
         return run
@@ -281,6 +293,11 @@ class Run(RunLoop):
                           output=LOSSES[self.config.loss.loss].output, n_modes=self.diagnostics.n_modes,
                           n_classes=self.diagnostics.n_classes, message=self.message)
 
+    def _restart_rate(self, step: int) -> None:
+        """Measure speed from ``step`` on (a new, rolled back or restored run)."""
+        self._rate.clear()
+        self._rate.append((step, self._elapsed_now(time.perf_counter())))
+
     def _elapsed_now(self, now: float) -> float:
         return self._elapsed + (now - self._started_at if self._started_at is not None else 0.0)
 
@@ -291,12 +308,8 @@ def stop_all(timeout: float = 1.0) -> None:
     for run in list(_LIVE_RUNS):
         run.stop(timeout)
         alive = run._thread is not None and run._thread.is_alive()
-        if (run.autosave_dir is not None and not alive and run.config.train.autosave_minutes > 0
-                and run.saved_step != run.step and run.step > 0):
-            try:
-                run.save()
-            except (OSError, RuntimeError, ValueError):
-                pass  # exiting: nothing left to tell
+        if not alive and run.config.train.autosave_minutes > 0:
+            run.save_if_unsaved()
 
 
 atexit.register(stop_all)

@@ -128,7 +128,6 @@ class RunLoop:
     def _flush(self, buf: torch.Tensor, meta: np.ndarray, k: int) -> int:
         if k == 0:
             return 0
-        self._last_flush_finite = False
         values = buf[:k].cpu().numpy().astype(np.float64)
         step, t = meta[k - 1]
         while len(self._rate) > 1 and t - self._rate[1][1] >= RATE_WINDOW_S:

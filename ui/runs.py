@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import streamlit as st
 
 from gan_core import Run
-from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError
+from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError, read_meta
 from gan_core.config import FIELD_SECTION, Config
 from gan_core.presets import PRESETS, preset_config
 from ui.lecture import VIEWER_NOTE, can_control
@@ -59,11 +59,7 @@ class RunRegistry:
             dropped = [self._runs.pop(rid) for rid in old]
         for r in dropped:
             r.stop()
-            if r.autosave_dir is not None and r.saved_step != r.step and r.step > 0:
-                try:  # nothing lost: a run pushed out of the registry keeps its latest state on disk
-                    r.save()
-                except (OSError, RuntimeError, ValueError):
-                    pass
+            r.save_if_unsaved()  # nothing lost: a run pushed out of the registry keeps its state on disk
         return run
 
     def create(self, config: Config, progress: Optional[Callable] = None) -> Run:
@@ -86,9 +82,7 @@ def get_registry() -> RunRegistry:
 def resume_saved(path, reg: Optional[RunRegistry] = None) -> Run:
     """Load a checkpoint folder as a paused run in the registry (or switch to it when already loaded)."""
     reg = reg or get_registry()
-    from gan_core.checkpoint import load_checkpoint
-    meta_id = load_checkpoint(path).meta.get("run_id")
-    live = reg.get(meta_id)
+    live = reg.get(read_meta(path).get("run_id"))  # the header only: no tensors read twice
     if live is not None:
         reg.current_id = live.id
         return live

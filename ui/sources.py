@@ -5,16 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError, generator_from_checkpoint
+from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError, generator_from_checkpoint, list_checkpoints
 from ui.runs import runs_dir
 
 def saved_checkpoints(root: Path | None = None) -> list[Path]:
     """Checkpoint folders under ``root`` (default: the runs folder), newest first."""
-    root = runs_dir() if root is None else root
-    if not root.is_dir():
-        return []
-    found = [p.parent for p in root.glob(f"*/{WEIGHTS_FILE}")]
-    return sorted(found, key=lambda p: (p / WEIGHTS_FILE).stat().st_mtime, reverse=True)
+    return [e["path"] for e in list_checkpoints(runs_dir() if root is None else root)]
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint's generator…")
