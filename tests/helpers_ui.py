@@ -2,8 +2,8 @@
 
 - ``OneModeG`` and ``force_mode_collapse``: make a ring8 Run's generator put every sample on one mode and
   record evaluations past ``health.MIN_STEP``, so the mode-collapse and low-diversity alerts must fire.
-- AppTest helpers (the same conventions as tests/test_app.py): ``new_session``, ``rendered``,
-  ``wait_until``, ``chart_specs``, ``values``, ``run_threads``.
+- AppTest and run helpers: ``new_session``, ``rendered``, ``attached``, ``wait_until``, ``chart_specs``,
+  ``values``, ``run_threads``; fixtures ``clean_registry`` (AppTest) and ``stopped_runs`` (no thread left).
 """
 from __future__ import annotations
 
@@ -69,8 +69,46 @@ def wait_until(predicate, timeout: float = TIMEOUT, what: str = "condition"):
         time.sleep(0.02)
 
 
-def run_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("gan-run-") and t.is_alive()]
+def run_threads() -> list[threading.Thread]:
+    """Live training threads (gan_core.Run names them gan-run-<id>)."""
+    return [t for t in threading.enumerate() if t.name.startswith("gan-run-") and t.is_alive()]
+
+
+@pytest.fixture
+def stopped_runs():
+    """After the test: stop every run and check that no training thread is left (a module imports it and
+    sets ``pytestmark = pytest.mark.usefixtures("stopped_runs")``)."""
+    yield
+    from gan_core.run import stop_all
+    stop_all()
+    deadline = time.monotonic() + 2.0
+    while run_threads() and time.monotonic() < deadline:  # stop_all joins with a 1 s timeout per run
+        time.sleep(0.01)
+    assert not run_threads(), f"threads left running: {run_threads()}"
+
+
+@pytest.fixture
+def clean_registry():
+    """AppTest: every test starts with an empty run registry and leaves no training thread behind."""
+    import streamlit as st
+    from gan_core.run import stop_all
+    st.cache_resource.clear()
+    stop_all(timeout=None)
+    yield
+    stop_all(timeout=None)
+    st.cache_resource.clear()
+    stop_all(timeout=None)
+    assert run_threads() == [], f"training threads still alive: {run_threads()}"
+
+
+def attached(at):
+    """The Run an AppTest session shows (the one named in its URL)."""
+    from ui.runs import get_registry
+    rid = at.query_params["run"]
+    rid = rid[0] if isinstance(rid, list) else rid
+    run = get_registry().get(rid)
+    assert run is not None, f"run {rid} from the URL is not in the registry"
+    return run
 
 
 def new_session(run_id: str | None = None):

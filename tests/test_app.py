@@ -7,9 +7,7 @@ the Run object itself (with a timeout) and then calls ``at.run()`` to redraw.
 """
 from __future__ import annotations
 
-import json
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) does not put the root on sys.path
     sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from gan_core.presets import preset_config  # noqa: E402
-from gan_core.run import stop_all  # noqa: E402
+from helpers_ui import (attached, chart_specs, clean_registry, new_session, rendered, run_threads,  # noqa: E402,F401
+                        values, wait_until)
 from ui.runs import get_registry  # noqa: E402
 
 APP = str(ROOT / "app.py")
@@ -32,34 +30,7 @@ TIMEOUT = 30.0
 
 # ---------------------------------------------------------------- helpers
 
-def wait_until(predicate, timeout: float = TIMEOUT, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-
-
-def run_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("gan-run-") and t.is_alive()]
-
-
-def new_session(run_id: str | None = None) -> AppTest:
-    """A fresh browser session (like a new tab), optionally opened with ``?run=<run_id>``."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if run_id is not None:
-        at.query_params["run"] = run_id
-    return at
-
-
-def rendered(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+pytestmark = pytest.mark.usefixtures("clean_registry")  # empty registry before, no thread after
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -70,20 +41,6 @@ def metric(at: AppTest, label: str) -> str:
 
 def step_metric(at: AppTest) -> int:
     return int(metric(at, "Step").replace(",", ""))
-
-
-def chart_specs(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def values(arr) -> list:
-    """A plotly data array as floats: a JSON list, or a typed array {"dtype", "bdata"} (numpy input)."""
-    if isinstance(arr, dict):
-        import base64
-
-        import numpy as np
-        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"])).tolist()
-    return [v for v in arr if v is not None]
 
 
 def trace_names(spec: dict) -> set:
@@ -102,15 +59,6 @@ def click(at: AppTest, key: str) -> AppTest:
     return rendered(at)
 
 
-def attached(at: AppTest):
-    """The Run the session shows (the one named in its URL)."""
-    rid = at.query_params["run"]
-    rid = rid[0] if isinstance(rid, list) else rid
-    run = get_registry().get(rid)
-    assert run is not None, f"run {rid} from the URL is not in the registry"
-    return run
-
-
 def settled_step(run) -> int:
     """The step count once the loop has finished the step it may have been in (a job runs between steps)."""
     return run.call_in_loop(lambda trainer: trainer.step_count, timeout=TIMEOUT)
@@ -123,18 +71,6 @@ def started(at: AppTest, min_step: int = 5):
     assert run.state == "running"
     wait_until(lambda: run.latest()["step"] > min_step, what=f"the history to pass step {min_step}")
     return run
-
-
-@pytest.fixture(autouse=True)
-def clean_registry():
-    """Every test starts with an empty registry and leaves no training thread behind."""
-    st.cache_resource.clear()
-    stop_all(timeout=None)
-    yield
-    stop_all(timeout=None)
-    st.cache_resource.clear()
-    stop_all(timeout=None)
-    assert run_threads() == [], f"training threads still alive: {run_threads()}"
 
 
 # ---------------------------------------------------------------- pages
@@ -235,7 +171,7 @@ def test_pause_step_stop_reset():
 
     click(at, "btn_stop")
     assert run.state == "stopped"
-    wait_until(lambda: f"gan-run-{run.id}" not in run_threads(), timeout=5, what="the thread to end")
+    wait_until(lambda: f"gan-run-{run.id}" not in [t.name for t in run_threads()], timeout=5, what="the thread to end")
     rendered(at)
     assert metric(at, "State") == "stopped"
     assert at.button(key="btn_stop").disabled

@@ -18,37 +18,20 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from gan_core.checkpoint import WEIGHTS_FILE  # noqa: E402
 from gan_core.run import stop_all  # noqa: E402
-from helpers_ui import run_threads, wait_until  # noqa: E402
+from helpers_ui import attached, clean_registry, new_session, rendered, wait_until  # noqa: E402,F401
 from ui.runs import get_registry, runs_dir  # noqa: E402
 
-APP = str(ROOT / "app.py")
 TOKEN = "s3cret-lecture"
 CONTROL_KEYS = ("btn_start", "btn_step", "btn_dstep", "btn_gstep", "btn_reset", "btn_save")
 
 
 def session(run_id=None, params=None, secrets=None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    if run_id:
-        at.query_params["run"] = run_id
+    at = new_session(run_id)
     for k, v in (params or {}).items():
         at.query_params[k] = v
     for k, v in (secrets or {}).items():
         at.secrets[k] = v
     return at
-
-
-def rendered(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def attached(at: AppTest):
-    rid = at.query_params["run"]
-    rid = rid[0] if isinstance(rid, list) else rid
-    run = get_registry().get(rid)
-    assert run is not None
-    return run
 
 
 def press(at: AppTest, key: str) -> AppTest:
@@ -73,15 +56,10 @@ def errors(at: AppTest) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch):
+def lecture_mode_off(monkeypatch, clean_registry):
+    """No presenter token unless a test sets one; no delay after a wrong token in tests."""
     monkeypatch.delenv("GAN_PLAYGROUND_PRESENTER_TOKEN", raising=False)
     monkeypatch.setattr("ui.lecture.WRONG_TOKEN_DELAY_S", 0.0)
-    st.cache_resource.clear()
-    stop_all(timeout=None)
-    yield
-    stop_all(timeout=None)
-    st.cache_resource.clear()
-    assert run_threads() == []
 
 
 # ---------------------------------------------------------------- bounded controls

@@ -1,48 +1,16 @@
-"""One real-browser test: `streamlit run app.py` in a subprocess, Debian's Chromium driven by Playwright.
+"""Real-browser tests of the Train page (helpers_browser: `streamlit run app.py` + Debian's Chromium).
 
 Start training, watch the Step metric and the loss chart update live, reload the page (a new session)
-and check it reattaches to the same run, which kept training; stop it and open the Guide page. Skipped only when Playwright or
+and check it reattaches to the same run, which kept training; stop it and open the Guide page. Eight
+sessions at once; loading a config.json in the setup panel. Skipped only when Playwright or
 /usr/bin/chromium is missing (CI installs both; never download a browser for this).
 """
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
-import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ROOT = Path(__file__).resolve().parents[1]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-
-# The text of a laid-out metric in the main area, by label (Streamlit may keep hidden, zero-size copies
-# of elements while a fragment reruns; only what is laid out counts).
-METRIC_JS = """(label) => {
-  const main = document.querySelector("[data-testid='stMain']") || document;
-  for (const m of main.querySelectorAll("[data-testid='stMetric']")) {
-    const name = m.querySelector("[data-testid='stMetricLabel']");
-    const value = m.querySelector("[data-testid='stMetricValue']");
-    const box = m.getBoundingClientRect();
-    if (name && value && name.innerText.trim() === label && box.width > 0 && box.height > 0) {
-      return value.innerText.trim();
-    }
-  }
-  return null;
-}"""
+from helpers_browser import (CONNECTED, METRIC_JS, button, browser, page_run_id, poll, run_id,  # noqa: F401
+                             server, step_of)
 
 # The drawn loss chart: a laid-out Plotly graph in the main area with a "D loss" trace. Returns how many
 # SVG traces it drew, how many points the D loss line has and the last step it reaches.
@@ -61,82 +29,6 @@ CHART_JS = """() => {
   }
   return null;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
-def poll(fn, timeout: float, what: str):
-    """Call ``fn`` until it returns something truthy; fail after ``timeout`` s with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {last!r}")
-
-
-def serve(tmp_path_factory, extra_env=None):
-    """`streamlit run app.py` on a free port (with ``extra_env``); yields its URL, then stops it."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    log = open(log_path, "wb")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    env = {**os.environ, **(extra_env or {})}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    url = f"http://localhost:{port}"
-
-    def healthy():
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                return resp.read().decode().strip() == "ok"
-        except OSError:
-            return False
-
-    try:
-        poll(healthy, 60, f"{url}/_stcore/health")
-        yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        except ProcessLookupError:
-            pass
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    yield from serve(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def button(page, name: str):
-    return page.locator("[data-testid='stMain']").get_by_role("button", name=name, exact=True).filter(visible=True)
-
-
-def run_id(url: str):
-    return parse_qs(urlparse(url).query).get("run", [None])[0]
 
 
 def test_training_updates_live_and_survives_a_reload(server, browser, tmp_path):
@@ -208,12 +100,6 @@ def test_training_updates_live_and_survives_a_reload(server, browser, tmp_path):
             page.close()
 
 
-def step_of(page):
-    """The Step metric of ``page`` as an int (None before it is drawn)."""
-    digits = "".join(ch for ch in (page.evaluate(METRIC_JS, "Step") or "") if ch.isdigit())
-    return int(digits) if digits else None
-
-
 SIDEBAR_STEP_JS = """() => {
   const side = document.querySelector("[data-testid='stSidebarUserContent']");
   const m = side && side.innerText.match(/Step\\s+([0-9,]+)/);
@@ -230,7 +116,7 @@ def test_eight_open_sessions_all_keep_updating(server, browser):
         first.set_default_timeout(60_000)
         first.goto(server + "/?preset=ring8&max_steps=0")  # a fresh run from settings in the URL
         first.wait_for_selector(CONNECTED)
-        rid = poll(lambda: run_id(first.evaluate("location.href")), 20, "?run= in the URL")
+        rid = poll(lambda: page_run_id(first), 20, "?run= in the URL")
         button(first, "Start").click()
         poll(lambda: first.evaluate(METRIC_JS, "State") == "running", 30, "State = running")
         pages = [first]
@@ -245,7 +131,7 @@ def test_eight_open_sessions_all_keep_updating(server, browser):
         for i, page in enumerate(pages):  # every session, not just the one in front, keeps getting new steps
             poll(lambda p=page, s=seen[i]: (p.evaluate(SIDEBAR_STEP_JS) or 0) > s, 60,
                  f"tab {i} to show a newer step than {seen[i]}")
-            assert run_id(page.evaluate("location.href")) == rid
+            assert page_run_id(page) == rid
         assert (step_of(pages[1]) or 0) > seen[1]  # the second Train tab draws the live metrics too
         button(first, "Pause").click()
         poll(lambda: all("paused" in p.locator("[data-testid='stSidebarUserContent']").inner_text() for p in pages),

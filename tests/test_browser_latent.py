@@ -1,5 +1,5 @@
 """Real-browser test of the Latent lab: `streamlit run app.py` in a subprocess, Debian's Chromium driven by
-Playwright (the same server/browser pattern as tests/test_browser.py).
+Playwright (tests/helpers_browser.py).
 
 The Latent lab first shows ring8's generator as a Plotly chart; after loading the digits preset on the
 Train page it shows an image, and moving the z[0] slider with the keyboard redraws that image (its media
@@ -8,28 +8,7 @@ download a browser for this).
 """
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-from urllib.parse import parse_qs, urlparse
-
-import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ROOT = Path(__file__).resolve().parents[1]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+from helpers_browser import CONNECTED, browser, page_run_id as run_id, poll, server  # noqa: F401
 
 # The src of a laid-out, loaded st.image in the main area whose caption starts with the given text
 # (Streamlit may keep hidden, zero-size copies of elements while a fragment reruns).
@@ -58,74 +37,6 @@ PLOTLY_JS = """(name) => {
   }
   return null;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
-def poll(fn, timeout: float, what: str):
-    """Call ``fn`` until it returns something truthy; fail after ``timeout`` s with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {last!r}")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    log = open(log_path, "wb")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://localhost:{port}"
-
-    def healthy():
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                return resp.read().decode().strip() == "ok"
-        except OSError:
-            return False
-
-    try:
-        poll(healthy, 60, f"{url}/_stcore/health")
-        yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        except ProcessLookupError:
-            pass
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def run_id(page):
-    """The ?run= of the page's current URL. Read from the page itself: ``page.url`` is a cached value that
-    the sync API only refreshes while it talks to the browser, so polling it alone never sees a change."""
-    return parse_qs(urlparse(page.evaluate("location.href")).query).get("run", [None])[0]
 
 
 def test_latent_lab_slider_redraws_the_generated_image(server, browser, tmp_path):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser import CONNECTED, METRIC_JS, button, poll, run_id, serve, step_of
-from test_browser import browser  # noqa: F401  (fixture)
+from helpers_browser import CONNECTED, METRIC_JS, browser, button, page_run_id, poll, serve, step_of  # noqa: F401
 
 TOKEN = "lecture-token-42"
 CONTROLS = ("Start", "Step", "D step only", "G step only", "Stop", "Reset", "Save")
@@ -16,11 +15,6 @@ CONTROLS = ("Start", "Step", "D step only", "G step only", "Stop", "Reset", "Sav
 @pytest.fixture(scope="module")
 def lecture_server(tmp_path_factory):
     yield from serve(tmp_path_factory, {"GAN_PLAYGROUND_PRESENTER_TOKEN": TOKEN})
-
-
-def url_run(page):
-    """The run id in the page's URL, read in the page (page.url alone does not pump Playwright's events)."""
-    return run_id(page.evaluate("location.href"))
 
 
 def state(page):
@@ -35,7 +29,7 @@ def test_viewer_has_no_working_controls_while_the_presenter_trains(lecture_serve
         presenter.set_default_timeout(30_000)
         presenter.goto(lecture_server)
         presenter.wait_for_selector(CONNECTED)
-        rid = poll(lambda: url_run(presenter), 20, "?run= in the URL")
+        rid = poll(lambda: page_run_id(presenter), 20, "?run= in the URL")
         start = button(presenter, "Start")
         start.wait_for(state="visible")
         assert start.is_disabled()  # lecture mode: nobody controls before signing in
@@ -52,7 +46,7 @@ def test_viewer_has_no_working_controls_while_the_presenter_trains(lecture_serve
         viewer.set_default_timeout(30_000)
         viewer.goto(lecture_server)  # no ?run=: a student opens the plain address and sees the live run
         viewer.wait_for_selector(CONNECTED)
-        poll(lambda: url_run(viewer) == rid, 20, "the viewer to attach to the presenter's run")
+        poll(lambda: page_run_id(viewer) == rid, 20, "the viewer to attach to the presenter's run")
         first = poll(lambda: step_of(viewer), 30, "the viewer's Step metric")
         poll(lambda: (step_of(viewer) or 0) > first, 30, "the viewer's Step to update live")
         assert state(viewer) == "running"

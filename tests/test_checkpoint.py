@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import pickle
-import threading
 import time
 
 import numpy as np
@@ -17,21 +16,11 @@ from safetensors.torch import save_file
 from gan_core import checkpoint
 from gan_core.checkpoint import (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, CheckpointError, load_checkpoint,
                                  save_checkpoint)
-from gan_core.run import COLUMNS, Run, stop_all
+from gan_core.run import COLUMNS, Run
+from helpers_ui import stopped_runs  # noqa: F401  (fixture)
 
 
-def run_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("gan-run-") and t.is_alive()]
-
-
-@pytest.fixture(autouse=True)
-def _stop_runs():
-    yield
-    stop_all()
-    deadline = time.monotonic() + 2.0
-    while run_threads() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not run_threads()
+pytestmark = pytest.mark.usefixtures("stopped_runs")  # no training thread outlives a test
 
 
 def trained_run(steps=8, **kw) -> Run:

@@ -13,29 +13,19 @@ import re
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 
-from helpers_ui import (chart_specs, force_mode_collapse, new_session, rendered, run_threads, values,
-                        wait_until)  # also puts the repository root on sys.path
+from helpers_ui import (chart_specs, clean_registry, force_mode_collapse, new_session, rendered,  # noqa: F401
+                        values, wait_until)  # also puts the repository root on sys.path
 
 from gan_core.presets import preset_config  # noqa: E402
-from gan_core.run import Run, stop_all  # noqa: E402
+from gan_core.run import Run  # noqa: E402
 from ui.runs import get_registry  # noqa: E402
 
 DIGITS_IMAGES = 1797  # scikit-learn's bundled 8x8 digits
 
 
-@pytest.fixture(autouse=True)
-def clean_registry():
-    """Every test starts with an empty registry and leaves no training thread behind."""
-    st.cache_resource.clear()
-    stop_all(timeout=None)
-    yield
-    stop_all(timeout=None)
-    st.cache_resource.clear()
-    stop_all(timeout=None)
-    assert run_threads() == [], f"training threads still alive: {run_threads()}"
+pytestmark = pytest.mark.usefixtures("clean_registry")  # empty registry before, no thread after
 
 
 @pytest.fixture

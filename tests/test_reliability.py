@@ -3,6 +3,7 @@ snapshot, out of memory -> paused and usable, autosave, resume after a restart, 
 killed process never corrupts."""
 from __future__ import annotations
 
+import functools
 import math
 import os
 import signal
@@ -18,27 +19,14 @@ import torch
 from gan_core.checkpoint import WEIGHTS_FILE, list_checkpoints, load_checkpoint
 from gan_core.run import Run, stop_all
 from gan_core.snapshots import SnapshotRing, weights_finite
+from helpers_ui import run_threads, stopped_runs, wait_until  # noqa: F401  (stopped_runs: fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 30.0
 
 
-def run_threads() -> list:
-    return [t for t in threading.enumerate() if t.name.startswith("gan-run-") and t.is_alive()]
-
-
-@pytest.fixture(autouse=True)
-def _stop_runs():
-    yield
-    stop_all(timeout=5.0)
-
-
-def wait_for(pred, timeout=TIMEOUT, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
+pytestmark = pytest.mark.usefixtures("stopped_runs")  # no training thread outlives a test
+wait_for = functools.partial(wait_until, timeout=TIMEOUT)
 
 
 def ring8(**kw) -> Run:

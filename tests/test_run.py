@@ -16,22 +16,12 @@ from gan_core import run as run_mod
 from gan_core.metrics import STEP_METRICS
 from gan_core.diagnostics import MODE_COLUMNS as EVAL_COLUMNS
 from gan_core.run import COLUMNS, FLUSH_STEPS, Run, stop_all
+from helpers_ui import run_threads, stopped_runs  # noqa: F401  (stopped_runs: fixture)
 
 TIMEOUT = 20.0
 
 
-def run_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("gan-run-") and t.is_alive()]
-
-
-@pytest.fixture(autouse=True)
-def _stop_runs():
-    yield
-    stop_all()
-    deadline = time.monotonic() + 2.0
-    while run_threads() and time.monotonic() < deadline:  # stop_all joins with a 1 s timeout per run
-        time.sleep(0.01)
-    assert not run_threads(), f"threads left running: {run_threads()}"
+pytestmark = pytest.mark.usefixtures("stopped_runs")  # no training thread outlives a test
 
 
 def wait_for(pred, timeout=TIMEOUT, what="condition"):

@@ -1,0 +1,134 @@
+"""Shared by the real-browser tests (not a test module itself): Debian's Chromium driven by Playwright
+against `streamlit run app.py` in a subprocess. Importing this skips the importing module when Playwright
+or /usr/bin/chromium is missing (CI installs both; never download a browser for these tests).
+
+Fixtures ``server`` and ``browser`` (module scope) are used by importing them into a test module.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[1]
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+
+# The text of a laid-out metric in the main area, by label (Streamlit may keep hidden, zero-size copies
+# of elements while a fragment reruns; only what is laid out counts).
+METRIC_JS = """(label) => {
+  const main = document.querySelector("[data-testid='stMain']") || document;
+  for (const m of main.querySelectorAll("[data-testid='stMetric']")) {
+    const name = m.querySelector("[data-testid='stMetricLabel']");
+    const value = m.querySelector("[data-testid='stMetricValue']");
+    const box = m.getBoundingClientRect();
+    if (name && value && name.innerText.trim() === label && box.width > 0 && box.height > 0) {
+      return value.innerText.trim();
+    }
+  }
+  return null;
+}"""
+
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def poll(fn, timeout: float, what: str):
+    """Call ``fn`` until it returns something truthy; fail after ``timeout`` s with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}; last seen: {last!r}")
+
+
+def serve(tmp_path_factory, extra_env=None):
+    """`streamlit run app.py` on a free port (with ``extra_env``); yields its URL, then stops it."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log = open(log_path, "wb")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    env = {**os.environ, **(extra_env or {})}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    url = f"http://localhost:{port}"
+
+    def healthy():
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                return resp.read().decode().strip() == "ok"
+        except OSError:
+            return False
+
+    try:
+        poll(healthy, 60, f"{url}/_stcore/health")
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def button(page, name: str):
+    return page.locator("[data-testid='stMain']").get_by_role("button", name=name, exact=True).filter(visible=True)
+
+
+def run_id(url: str):
+    return parse_qs(urlparse(url).query).get("run", [None])[0]
+
+
+def page_run_id(page):
+    """The ?run= of the page's current URL, read in the page: ``page.url`` is a cached value that the sync
+    API only refreshes while it talks to the browser, so polling it alone never sees a change."""
+    return run_id(page.evaluate("location.href"))
+
+
+def step_of(page):
+    """The Step metric of ``page`` as an int (None before it is drawn)."""
+    digits = "".join(ch for ch in (page.evaluate(METRIC_JS, "Step") or "") if ch.isdigit())
+    return int(digits) if digits else None
