@@ -3,6 +3,19 @@ and the app servers the browser tests start) go to a temporary folder, never to 
 import os
 import tempfile
 
+import pytest
+
 _RUNS = tempfile.mkdtemp(prefix="gan-playground-test-runs-")
 os.environ["GAN_PLAYGROUND_RUNS"] = _RUNS
 os.environ.pop("GAN_PLAYGROUND_PRESENTER_TOKEN", None)  # lecture mode only where a test turns it on
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Small CPU ops: one torch thread avoids OpenMP spinning on a busy machine (50x slower when contended).
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

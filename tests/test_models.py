@@ -15,13 +15,7 @@ from gan_core.models.mlp import MLPDiscriminator, MLPGenerator, activation
 B, Z, K = 4, 8, 3  # batch, latent size, classes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convolutions gain nothing from intra-op threads and burn CPU spinning on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 COMBOS = [
     (arch, up, size, c, cond)

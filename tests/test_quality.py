@@ -15,13 +15,7 @@ from gan_core.quality import (class_stats, density_coverage, diversity, evaluate
                               stacked_mnist_modes)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small CPU ops: one thread avoids OpenMP spinning on a busy machine (50x slower when contended)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def rng(seed: int = 0) -> np.random.Generator:

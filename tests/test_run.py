@@ -4,6 +4,7 @@ Every wait polls with a timeout; the only fixed sleep lets time pass for the "pa
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -16,7 +17,7 @@ from gan_core import run as run_mod
 from gan_core.metrics import STEP_METRICS
 from gan_core.diagnostics import MODE_COLUMNS as EVAL_COLUMNS
 from gan_core.run import COLUMNS, FLUSH_STEPS, Run, stop_all
-from helpers_ui import run_threads, stopped_runs  # noqa: F401  (stopped_runs: fixture)
+from helpers_ui import run_threads, stopped_runs, wait_until  # noqa: F401  (stopped_runs: fixture)
 
 TIMEOUT = 20.0
 
@@ -24,14 +25,7 @@ TIMEOUT = 20.0
 pytestmark = pytest.mark.usefixtures("stopped_runs")  # no training thread outlives a test
 
 
-def wait_for(pred, timeout=TIMEOUT, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+wait_for = functools.partial(wait_until, timeout=TIMEOUT)
 
 
 def ring8(**kw) -> Run:

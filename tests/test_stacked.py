@@ -43,12 +43,7 @@ def stacked_cfg(data_dir: Path, **kw) -> DataConfig:
     return DataConfig(dataset="stacked_mnist", data_dir=str(data_dir), download=False, **kw)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def test_batches_are_stacks_with_matching_labels(mnist_dir):
