@@ -2,7 +2,7 @@
 
 Start training, watch the Step metric and the loss chart update live, reload the page (a new session)
 and check it reattaches to the same run, which kept training; stop it and open the Guide page. Eight
-sessions at once; loading a config.json in the setup panel. Skipped only when Playwright or
+sessions at once; loading a config.json in the setup panel; a run surviving an app restart. Skipped only when Playwright or
 /usr/bin/chromium is missing (CI installs both; never download a browser for this).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from helpers_browser import (CONNECTED, METRIC_JS, button, browser, page_run_id, poll, run_id,  # noqa: F401
-                             server, step_of)
+                             serve, server, step_of)
 
 # The drawn loss chart: a laid-out Plotly graph in the main area with a "D loss" trace. Returns how many
 # SVG traces it drew, how many points the D loss line has and the last step it reaches.
@@ -172,3 +172,42 @@ def test_loading_a_config_json_in_the_setup_panel(server, browser, tmp_path):
         poll(lambda: "grid25" in sidebar.inner_text(), 20, "the grid25 run from the file")
     finally:
         page.close()
+
+
+def test_a_run_survives_an_app_restart(tmp_path_factory, browser):  # noqa: F811
+    """Train and Save, stop the server process, start a new one: the same URL shows the run, paused at the
+    saved step, and Resume trains on from there."""
+    env = {"GAN_PLAYGROUND_RUNS": str(tmp_path_factory.mktemp("runs"))}
+    first = serve(tmp_path_factory, env)
+    url = next(first)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(url + "/?preset=ring8")
+        page.wait_for_selector(CONNECTED)
+        rid = poll(lambda: page_run_id(page), 20, "?run= in the URL")
+        button(page, "Start").click()
+        poll(lambda: (step_of(page) or 0) > 200, 30, "training past step 200")
+        button(page, "Pause").click()
+        poll(lambda: page.evaluate(METRIC_JS, "State") == "paused", 20, "State = paused")
+        button(page, "Save").click()
+        page.get_by_text("Saved step").wait_for()
+        saved = step_of(page)
+    finally:
+        page.close()
+        first.close()  # SIGTERM: the app process is gone
+
+    second = serve(tmp_path_factory, env)
+    url = next(second)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{url}/?run={rid}")
+        page.wait_for_selector(CONNECTED)
+        poll(lambda: step_of(page) == saved, 30, f"the restored run at step {saved}")
+        assert page.evaluate(METRIC_JS, "State") == "paused" and page_run_id(page) == rid
+        button(page, "Resume").click()
+        poll(lambda: (step_of(page) or 0) > saved, 30, "the restored run to train on")
+    finally:
+        page.close()
+        second.close()
