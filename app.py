@@ -3,24 +3,30 @@
     streamlit run app.py
 
 A router over pages/: every page shares one process-wide run registry (ui.runs), so training continues
-across page switches, refreshes and several open tabs. The sidebar shows the attached run's state.
+across page switches, refreshes and several open tabs. Navigation sits in the top bar (the Train page
+needs the whole width on a projector); every page but Train starts with a one-line status of the
+attached run. ``?present=1`` (or the Present toggle) is presentation mode (ui.layout).
 """
 import streamlit as st
 
-st.set_page_config(page_title="GAN Playground", page_icon="🎛️", layout="wide")
+st.set_page_config(page_title="GAN Playground", page_icon="🎛️", layout="wide",
+                   initial_sidebar_state="collapsed")
 
-from ui.runs import attached_run  # noqa: E402  (set_page_config must come first)
-from ui.lecture import presenter_box  # noqa: E402
-from ui.sidebar import run_status  # noqa: E402
+from ui.layout import apply_css  # noqa: E402  (set_page_config must come first)
 
+from ui.runs import attached_run  # noqa: E402
+from ui.status import status_line  # noqa: E402
+
+TRAIN = st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True)
 page = st.navigation([
-    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
+    TRAIN,
     st.Page("pages/latent.py", title="Latent lab", icon=":material/tune:"),
     st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/monitor_heart:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:"),
     st.Page("pages/guide.py", title="Guide", icon=":material/menu_book:"),
-])
+], position="top")
+apply_css()
 run = attached_run()
-with st.sidebar:
-    run_status(run.id)
-    presenter_box()
+status_line(run.id, train_page=page.url_path == TRAIN.url_path)
+
 page.run()

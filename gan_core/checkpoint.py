@@ -104,7 +104,7 @@ def save_checkpoint(run, out_dir) -> Path:
     with run._lock:
         tensors = state_tensors(run)
         meta = {"format": FORMAT, "step": str(run.trainer.step_count), "saved_at": str(time.time()),
-                "config": json.dumps(run.config.to_dict()), "run_id": run.id,
+                "config": json.dumps(run.config.to_dict()), "run_id": run.id, "preset": run.preset or "",
                 "history_stride": str(run.history.stride), "evals_stride": str(run.evals.stride),
                 "d_updates": str(run.trainer._d_updates),  # lazy R1 phase: needed for an exact resume
                 "data_shape": json.dumps(list(run.trainer.data_shape)),  # lets G load without the data
@@ -125,7 +125,7 @@ def save_checkpoint(run, out_dir) -> Path:
 
 def list_checkpoints(root) -> list[dict]:
     """Checkpoint folders directly under ``root``, newest first, each as {path, run_id, step, saved_at,
-    dataset, arch, loss}; read from the safetensors header only (fast, never unpickles). Unreadable
+    preset, dataset, arch, loss}; read from the safetensors header only (fast, never unpickles). Unreadable
     folders are listed with an ``error``."""
     root = Path(root)
     if not root.is_dir():
@@ -137,6 +137,7 @@ def list_checkpoints(root) -> list[dict]:
             meta = read_meta(file)
             cfg = json.loads(meta["config"])
             entry.update(run_id=meta.get("run_id") or file.parent.name, step=int(meta["step"]),
+                         preset=meta.get("preset") or None,
                          saved_at=float(meta.get("saved_at", entry["saved_at"])),
                          dataset=cfg["data"]["dataset"], arch=cfg["model"]["arch"], loss=cfg["loss"]["loss"])
         except (CheckpointError, ValueError, KeyError, TypeError) as exc:

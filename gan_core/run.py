@@ -16,6 +16,7 @@ import time
 import uuid
 import weakref
 from collections import deque
+from pathlib import Path
 from typing import Callable, Optional
 
 
@@ -35,14 +36,19 @@ COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")
 HEALTH_ROWS = 600  # newest history rows the health rules read
 VISUAL_INTEREST_SECONDS = 5.0  # pictures are drawn while a page asked for one this recently
 GENERATOR_COPY_SECONDS = 0.5  # a page's generator copy is refreshed this often while pages ask for it
+MAX_RATE = 10_000.0  # the slow-motion cap (steps/s) accepts 0 (no cap) up to this
+MAX_RUN_STEPS = 1_000_000  # "Step x N" accepts 1..this
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
 
 
 class Run(RunLoop):
     def __init__(self, config: Config, run_id: Optional[str] = None, dataset=None,
-                 progress: Optional[Callable[[str, float], None]] = None, autosave_dir=None):
+                 progress: Optional[Callable[[str, float], None]] = None, autosave_dir=None,
+                 preset: Optional[str] = None):
         self.id = run_id or uuid.uuid4().hex[:8]
         self.autosave_dir = autosave_dir  # where autosaves go (train.autosave_minutes); None = nowhere
+        self.preset = preset  # the preset this run was built from (None: custom settings); shown in lists
+        self.max_rate = 0.0  # slow motion: at most this many steps per second while running; 0 = no cap
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -54,7 +60,7 @@ class Run(RunLoop):
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "Run":
-        return cls(preset_config(name, **overrides))
+        return cls(preset_config(name, **overrides), preset=name)
 
     def _build(self, config: Config, dataset=None, progress=None) -> None:
         trainer = Trainer(config, dataset, progress)  # may raise: leave the old state untouched then
@@ -64,6 +70,7 @@ class Run(RunLoop):
         self.evals = History(self.diagnostics.columns, capacity=4000)
         self.state, self.message = "ready", ""
         self._running = False
+        self.pause_at: Optional[int] = None  # the loop pauses itself once the step count reaches this
         self._visual, self._visual_step, self._visual_time = None, -1, 0.0
         self._visual_wanted_until = 0.0
         self._gview: Optional[GeneratorView] = None
@@ -95,6 +102,36 @@ class Run(RunLoop):
             if self.state == "running":
                 self._running = False
                 self.state = "paused"
+        self._wake.set()
+
+    def run_steps(self, n: int) -> None:
+        """Train ``n`` more iterations (at the current speed), then pause: "Step x10", "Step x100"."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RUN_STEPS:
+            raise ValueError(f"steps = {n!r} must be a whole number in [1, {MAX_RUN_STEPS:,}]")
+        with self._lock:
+            self.pause_at = self.trainer.step_count + n
+        self.start()
+
+    def set_pause_at(self, step: Optional[int]) -> None:
+        """Pause by itself once training reaches ``step`` (None or 0: no such pause)."""
+        if step in (None, 0):
+            self.pause_at = None
+            return
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"pause at step = {step!r} must be a whole number >= 0 (0 = never)")
+        with self._lock:
+            if step <= self.trainer.step_count:
+                raise ValueError(f"pause at step {step:,} is not ahead of the run (it is at step "
+                                 f"{self.trainer.step_count:,})")
+            self.pause_at = step
+        self._wake.set()
+
+    def set_speed(self, steps_per_s: float) -> None:
+        """Slow motion for narration: at most ``steps_per_s`` iterations per second (0 = as fast as it goes)."""
+        if isinstance(steps_per_s, bool) or not isinstance(steps_per_s, (int, float)) or not (
+                0.0 <= steps_per_s <= MAX_RATE):
+            raise ValueError(f"speed = {steps_per_s!r} must be in [0, {MAX_RATE:g}] steps/s (0 = no limit)")
+        self.max_rate = float(steps_per_s)
         self._wake.set()
 
     def step_once(self, which: str = "both", timeout: float = 60.0) -> dict:
@@ -177,7 +214,8 @@ class Run(RunLoop):
         from .checkpoint import load_checkpoint, restore_into
         ckpt = load_checkpoint(path)
         config = ckpt.config.replace(device=device) if device else ckpt.config
-        run = cls(config, run_id=ckpt.meta.get("run_id") or None, progress=progress)
+        run = cls(config, run_id=ckpt.meta.get("run_id") or None, progress=progress,
+                  preset=ckpt.meta.get("preset") or None)
         restore_into(run, ckpt)
         run._restart_rate(run.step)
         if run.step > 0:
@@ -197,11 +235,20 @@ class Run(RunLoop):
             thread.join(timeout)
 
     def reset(self, config: Optional[Config] = None, progress=None) -> None:
-        """Fresh weights and an empty history, with ``config`` or the current one."""
+        """Fresh weights and an empty history, with ``config`` or the current one, under a NEW run id.
+
+        A reset run is a different run: it gets a new ``id`` and, when it autosaves, a new folder beside
+        the old one, so the old run's checkpoint is never overwritten by fresh weights. (The app does not
+        reset runs in place at all: ``ui.runs.RunRegistry.replace`` builds a new Run and keeps the old one.)"""
         self.stop(timeout=None)  # wait for the step in flight: the old thread must not touch the new state
         with self._lock:
             self._build(config or self.config, None, progress)
             self._pending_cfg = None
+            old_id, self.id = self.id, uuid.uuid4().hex[:8]
+            if self.autosave_dir is not None and Path(self.autosave_dir).name == old_id:
+                self.autosave_dir = Path(self.autosave_dir).parent / self.id
+            elif self.autosave_dir is not None:
+                self.autosave_dir = None  # a folder the caller chose holds the old run: never write over it
 
     def set(self, **changes) -> Config:
         """Change live hyperparameters (validated); the loop adopts them at its next step."""
@@ -225,6 +272,14 @@ class Run(RunLoop):
     @property
     def step(self) -> int:
         return self.trainer.step_count
+
+    @property
+    def unsaved_steps(self) -> int:
+        """Steps trained since the newest checkpoint (all of them when none was written); 0 for a fresh run."""
+        step, saved = self.trainer.step_count, self.saved_step
+        if step == 0 or step == saved:
+            return 0
+        return step - saved if saved is not None and step > saved else step
 
     def latest(self) -> dict:
         with self._lock:
@@ -253,7 +308,8 @@ class Run(RunLoop):
                 "alerts": self.alerts(), "diverged_at": self.diverged_at,
                 "rollback_step": self.snapshots.latest_step,
                 "path": "eager" + (" (no fast path on CPU)" if self.trainer.device.type == "cpu" else ""),
-                "saved_step": self.saved_step, "saved_at": self.saved_at,
+                "saved_step": self.saved_step, "saved_at": self.saved_at, "unsaved_steps": self.unsaved_steps,
+                "preset": self.preset, "max_rate": self.max_rate, "pause_at": self.pause_at,
             }
         return snap
 

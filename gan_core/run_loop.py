@@ -42,6 +42,7 @@ class RunLoop:
         buf = torch.empty((FLUSH_STEPS, len(STEP_METRICS)), device=tr.device)
         meta = np.empty((FLUSH_STEPS, 2))
         k, last_flush = 0, time.perf_counter()
+        next_step_at = 0.0  # slow motion (max_rate > 0): when the next training step may start
         self._started_at = time.perf_counter()
         req = None
         if not len(self.snapshots):
@@ -61,11 +62,17 @@ class RunLoop:
                 if req is None and not running:
                     k = self._flush(buf, meta, k)
                     self._pause_clock()
-                    if time.perf_counter() < self._visual_wanted_until and self._visual_step != tr.step_count:
-                        with self._lock:
-                            self._make_visual(time.perf_counter())
+                    self._idle_visual()
                     self._wake.wait(0.5)
                     continue
+                if req is None and self.max_rate > 0:  # slow motion: wait for this step's turn
+                    wait = next_step_at - time.perf_counter()
+                    if wait > 0:
+                        k, last_flush = self._flush(buf, meta, k), time.perf_counter()  # show the last step now
+                        self._idle_visual()
+                        self._wake.wait(min(wait, 0.25))
+                        continue
+                    next_step_at = max(next_step_at, time.perf_counter() - 0.05) + 1.0 / self.max_rate
                 if self._started_at is None:
                     self._started_at = time.perf_counter()
                 try:
@@ -189,17 +196,30 @@ class RunLoop:
         with self._lock:
             self.evals.append(row)
 
+    def _idle_visual(self) -> None:
+        """While not stepping: draw the picture once for the current weights if a page wants it."""
+        if time.perf_counter() < self._visual_wanted_until and self._visual_step != self.trainer.step_count:
+            with self._lock:
+                self._make_visual(time.perf_counter())
+
     def _make_visual(self, now: float) -> None:
         self._visual = make_visual(self.trainer)
         self._visual["step"] = self.trainer.step_count
         self._visual_step, self._visual_time = self.trainer.step_count, now
 
     def _check_limits(self) -> None:
-        limit = self.config.train.max_steps
-        if limit and self.trainer.step_count >= limit:
+        limit, step = self.config.train.max_steps, self.trainer.step_count
+        if limit and step >= limit:
             with self._lock:
                 self._running, self.state = False, "finished"
                 self.message = f"Reached train.max_steps = {limit}."
+        pause_at = self.pause_at
+        if pause_at is not None and step >= pause_at:
+            with self._lock:
+                self.pause_at = None
+                if self._running:
+                    self._running, self.state = False, "paused"
+                    self.message = f"Paused at step {step:,}, as asked."
 
 
 TRAINING_NICENESS = 5  # the training thread yields the CPU to the page's threads and the browser

@@ -31,11 +31,31 @@ def _shown(scores: torch.Tensor, output: str) -> torch.Tensor:
     return torch.sigmoid(scores) if output == "logit" else scores
 
 
+ZOOMS = (1.0, 1.5, 2.0, 3.0)  # the 2D view widens in these steps to follow generated points (quantised, so
+# the picture does not jitter); beyond the widest, points are counted as outside
+
+
+def view_bounds(bounds, points: np.ndarray) -> tuple[tuple, tuple, int]:
+    """The data bounds widened just enough (in ``ZOOMS`` steps, about the same centre) to hold 99% of
+    ``points`` (N, 2); returns (x range, y range, number of points still outside)."""
+    (x0, x1), (y0, y1) = bounds
+    cx, cy, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+    finite = points[np.isfinite(points).all(1)]
+    reach = float(np.percentile(np.maximum(np.abs(finite[:, 0] - cx) / hx, np.abs(finite[:, 1] - cy) / hy), 99)
+                  ) if len(finite) else 1.0
+    zoom = next((z for z in ZOOMS if reach <= z), ZOOMS[-1])
+    xr, yr = (cx - zoom * hx, cx + zoom * hx), (cy - zoom * hy, cy + zoom * hy)
+    inside = ((points[:, 0] >= xr[0]) & (points[:, 0] <= xr[1]) & (points[:, 1] >= yr[0]) & (points[:, 1] <= yr[1]))
+    return xr, yr, int(len(points) - inside.sum())
+
+
 def visual_2d(tr, n_points: int = 512, grid: int = 48, n_arrows: int = 128) -> dict:
-    (x0, x1), (y0, y1) = tr.data.bounds
     with torch.no_grad():
         real, _ = tr.data.sample(n_points, tr.eval_gen, tr.device)
         fake = tr.G(tr.viz_z[:n_points])
+    fake_np = fake.cpu().numpy()
+    (x0, x1), (y0, y1), outside = view_bounds(tr.data.bounds, fake_np)
+    with torch.no_grad():
         xs, ys = torch.linspace(x0, x1, grid), torch.linspace(y0, y1, grid)
         pts = torch.cartesian_prod(ys, xs).flip(1).to(tr.device)  # (grid*grid, 2) row-major in y
         heat = _shown(tr.D(pts), tr.loss.output).view(grid, grid)
@@ -43,9 +63,10 @@ def visual_2d(tr, n_points: int = 512, grid: int = 48, n_arrows: int = 128) -> d
     with torch.enable_grad():
         (g,) = torch.autograd.grad(tr.loss.g(tr.D(arrows_at)), arrows_at)
     push = -g * n_arrows  # per-sample direction of steepest descent of G's loss
-    return {"kind": "2d", "real": real.cpu().numpy(), "fake": fake.cpu().numpy(), "heat": heat.cpu().numpy(),
+    return {"kind": "2d", "real": real.cpu().numpy(), "fake": fake_np, "heat": heat.cpu().numpy(),
             "heat_x": xs.numpy(), "heat_y": ys.numpy(), "arrow_xy": arrows_at.detach().cpu().numpy(),
-            "arrow_uv": push.cpu().numpy(), "output": tr.loss.output, "bounds": tr.data.bounds}
+            "arrow_uv": push.cpu().numpy(), "output": tr.loss.output, "bounds": ((x0, x1), (y0, y1)),
+            "outside": outside}
 
 
 def visual_1d(tr, n: int = 4096, bins: int = 60, curve: int = 200) -> dict:
@@ -56,11 +77,14 @@ def visual_1d(tr, n: int = 4096, bins: int = 60, curve: int = 200) -> dict:
         xs = torch.linspace(lo, hi, curve, device=tr.device)
         d = _shown(tr.D(xs[:, None]), tr.loss.output)
     edges = np.linspace(lo, hi, bins + 1)
-    real_h, _ = np.histogram(real.cpu().numpy().ravel(), edges, density=True)
-    fake_h, _ = np.histogram(fake.cpu().numpy().ravel(), edges, density=True)
+    fake_np = fake.cpu().numpy().ravel()
+    real_h, _ = np.histogram(real.cpu().numpy().ravel(), edges)
+    fake_h, _ = np.histogram(fake_np, edges)
+    width = edges[1] - edges[0]
+    real_h, fake_h = real_h / (n * width), fake_h / (n * width)  # densities of ALL samples: mass outside is missing
     return {"kind": "1d", "edges": edges, "real_hist": real_h, "fake_hist": fake_h, "curve_x": xs.cpu().numpy(),
             "curve_d": d.cpu().numpy(), "fake_mean": float(fake.mean()), "fake_std": float(fake.std()),
-            "output": tr.loss.output}
+            "output": tr.loss.output, "n": n, "outside": int(((fake_np < lo) | (fake_np > hi)).sum())}
 
 
 def visual_images(tr, n: int = 64) -> dict:

@@ -20,6 +20,10 @@ else:
         st.stop()
     get_view, source_key = picked
     follow = False
+identity = source_key if source == "Current run" else f"ckpt:{st.session_state.get('ckpt_pick')}"
+if st.session_state.get("_lat_identity") != identity:  # another generator: start from plain sampling (psi = 1)
+    st.session_state["_lat_identity"] = identity
+    st.session_state["lat_psi"] = 1.0
 every = 1.0 if follow else None
 tabs = st.tabs(["Sliders", "Interpolation", "Arithmetic"])
 with tabs[0]:

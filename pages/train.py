@@ -1,13 +1,19 @@
-"""Train page: set up a run, start/pause/step it, change hyperparameters live, watch it learn."""
+"""Train page: the control bar, the live picture and charts (one projector screen), then the live
+hyperparameters. The setup is a dialog (control bar: Setup), so nothing sits above the live picture."""
 import streamlit as st
 
-from ui.controls import live_hyperparameters
+from ui.controls import confirm_reset, control_bar
 from ui.live import live_panel
+from ui.live_params import live_hyperparameters
 from ui.runs import attached_run
-from ui.setup import setup_panel
+from ui.setup import setup_dialog
 
 run = attached_run()
-st.title("Train a GAN")
-setup_panel(run)
+control_bar(run)
+live_panel(run)
 live_hyperparameters(run)
-live_panel(run.id)
+dialog = st.session_state.get("_dialog")
+if dialog == "setup":
+    setup_dialog(run)
+elif dialog == "reset":
+    confirm_reset(run)

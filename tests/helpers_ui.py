@@ -2,7 +2,8 @@
 
 - ``OneModeG`` and ``force_mode_collapse``: make a ring8 Run's generator put every sample on one mode and
   record evaluations past ``health.MIN_STEP``, so the mode-collapse and low-diversity alerts must fire.
-- AppTest and run helpers: ``new_session``, ``rendered``, ``attached``, ``wait_until``, ``chart_specs``,
+- AppTest and run helpers: ``new_session``, ``rendered``, ``attached``, ``wait_until``, ``chart_specs`` (Plotly),
+  ``vega_charts`` / ``chart_with`` (the live Vega-Lite charts),
   ``values``, ``run_threads``; fixtures ``clean_registry`` (AppTest) and ``stopped_runs`` (no thread left).
 """
 from __future__ import annotations
@@ -137,3 +138,20 @@ def values(arr) -> list:
         import numpy as np
         return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"])).tolist()
     return [v for v in arr if v is not None]
+
+
+def vega_charts(at) -> list[dict]:
+    """The Vega-Lite charts an AppTest page drew: {"spec": dict, "data": {dataset name: DataFrame}}."""
+    import pyarrow as pa
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        data = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets}
+        out.append({"spec": json.loads(chart.proto.spec), "data": data})
+    return out
+
+
+def chart_with(at, dataset: str) -> dict:
+    """The one Vega-Lite chart holding ``dataset`` (train, points, hist, modes...)."""
+    found = [c for c in vega_charts(at) if dataset in c["data"]]
+    assert len(found) == 1, f"expected one chart with dataset {dataset!r}, got {[list(c['data']) for c in vega_charts(at)]}"
+    return found[0]

@@ -66,8 +66,9 @@ def lecture_mode_off(monkeypatch, clean_registry):
 
 def test_every_numeric_control_is_bounded():
     at = rendered(session())
+    press(at, "btn_setup")  # the setup dialog holds most of them
     numbers = list(at.number_input)
-    assert len(numbers) >= 30  # live settings and the whole setup form
+    assert len(numbers) >= 30  # live settings, the control bar and the whole setup dialog
     unbounded = [w.label for w in numbers if w.min is None or w.max is None]
     assert not unbounded, f"number inputs without a range: {unbounded}"
     sliders = list(at.slider)
@@ -99,12 +100,14 @@ def test_lecture_mode_viewer_is_read_only_and_presenter_controls(monkeypatch, vi
         assert viewer.button(key=key).disabled, key
     assert all(w.disabled for w in viewer.number_input if w.key and w.key.startswith("live_"))
     assert viewer.selectbox(key="live_loss").disabled
-    assert not [e for e in viewer.expander if "Setup" in e.label]  # no setup panel for viewers
+    assert viewer.button(key="btn_setup").disabled
     assert any("presenter controls this run" in c.value for c in viewer.caption)
 
     force(monkeypatch)
     press(viewer, "btn_start")  # the server refuses even a forced click
     assert run.state == "ready" and run.step == 0
+    press(viewer, "btn_setup")  # nor does a forced Setup open the dialog
+    assert not [b for b in viewer.button if b.key == "btn_setup_start"]
     viewer.selectbox(key="live_loss").set_value("hinge")
     rendered(viewer)
     assert run.config.loss.loss == "non_saturating"
@@ -217,22 +220,28 @@ def test_a_saved_run_comes_back_after_a_restart():
     wait_until(lambda: restored.step > step + 10, what="the restored run to train")
 
 
-def test_resume_a_saved_run_from_the_setup_panel():
+def test_open_a_saved_run_from_the_runs_page():
     at = rendered(session())
     first = attached(at)
     first.step_once()
     first.save()
     other = get_registry().create(first.config)  # a newer run is now current
     at = rendered(session(other.id))
-    pick = at.selectbox(key="saved_run_pick")
-    assert any(first.id in str(o) for o in pick.options)
-    pick.set_value(str(runs_dir() / first.id))
-    at.button(key="btn_resume_saved").click()
+    at.switch_page("pages/runs.py")
     rendered(at)
-    assert attached(at) is first  # already in memory: switched to, not loaded twice
+    press(at, f"runs_open_{first.id}")  # in memory: switched to, not loaded twice
+    assert attached(at) is first and get_registry().current() is first
+    stop_all(timeout=None)
+    get_registry().remove(first.id)  # now only on disk
+    at = rendered(session(other.id))
+    at.switch_page("pages/runs.py")
+    rendered(at)
+    press(at, f"saved_open_{first.id}")
+    back = attached(at)
+    assert back is not first and back.id == first.id and back.step == 1 and back.state == "paused"
 
 
-def test_autosave_status_shows_in_the_sidebar():
+def test_autosave_status_shows_on_the_train_page():
     at = rendered(session())
     run = attached(at)
     run.set(autosave_minutes=0.002)
@@ -241,3 +250,5 @@ def test_autosave_status_shows_in_the_sidebar():
     time.sleep(0.05)
     rendered(at)
     assert (runs_dir() / run.id / WEIGHTS_FILE).is_file()
+    saved = [c.value for c in at.caption if c.value.startswith("Saved step")]
+    assert saved and "(autosave every 0.002 min)" in saved[0], [c.value for c in at.caption]

@@ -1,92 +1,53 @@
-"""Run controls: the button row (drawn inside the live fragment so it follows the run's state) and the
-hyperparameters that change while the run trains (applied with ``Run.set`` at the next step).
+"""The Train page's control bar: Start/Pause, Step (x1, x10, x100, D or G only), slow motion, pause at a
+step, Reset (a new run, after a confirmation when the old one has unsaved steps), Save, Setup and Copy
+link. Drawn in the page body, so it shows the run's state as of the last full rerun; the live fragment
+asks for one whenever the run's state or controls change (here or in another tab).
 
-Widget values are re-synced from the run's config whenever it changes (another tab, a Reset, a preset),
-so every open tab shows what the run really uses.
+There is no separate Stop: Pause keeps everything and Resume continues. Unloading a run from memory
+(save and stop its thread) is the Runs page's Stop.
 """
 from __future__ import annotations
 
-
 import streamlit as st
 
-from gan_core.losses import LOSSES
-from ui.lecture import VIEWER_NOTE, can_control, refuse
+from ui.layout import present_toggle
+from ui.lecture import VIEWER_NOTE, can_control, lecture_mode, presenter_box, refuse
+from ui.links import link_panel
+from ui.runs import get_registry
+from ui.text import plural
+from ui.setup import open_setup
 
-LIVE_KEYS = ("loss", "lr_g", "lr_d", "d_steps", "batch_size", "instance_noise", "noise_anneal_steps",
-             "label_smoothing", "r1_gamma", "gp_weight", "clip_value")
-
-
-def _run_version(run) -> tuple:
-    return run.id, run.config_version, id(run.trainer)
-
-
-def _sync(run) -> None:
-    if st.session_state.get("_live_synced") != _run_version(run):
-        flat = run.config.flat()
-        for name in LIVE_KEYS:
-            st.session_state[f"live_{name}"] = flat[name]
-        st.session_state["_live_synced"] = _run_version(run)
+SPEEDS = (1, 5, 20, 100, 0)  # steps per second; 0 = as fast as it goes
 
 
-def _apply(run, name: str) -> None:
-    if refuse():
-        st.session_state["_live_synced"] = None  # put the widgets back to the run's values
-        return
-    try:
-        run.set(**{name: st.session_state[f"live_{name}"]})
-        st.session_state.pop("_live_error", None)
-    except ValueError as exc:
-        st.session_state["_live_error"] = str(exc)
-    st.session_state["_live_synced"] = _run_version(run)
+def _speed_label(rate: float) -> str:
+    return "max" if not rate else f"{rate:g}/s"
 
 
-def live_hyperparameters(run) -> None:
-    """Widgets for everything that may change mid-run; each change reaches the loop at its next step."""
-    _sync(run)
-    viewer = not can_control()
-    kw = lambda name: dict(key=f"live_{name}", on_change=_apply, args=(run, name), disabled=viewer)  # noqa: E731
-    st.markdown("**Live hyperparameters** — change them while it trains")
-    c = st.columns([1.4, 1, 1, 0.8, 0.9])
-    c[0].selectbox("Loss", list(LOSSES), help="\n\n".join(f"**{k}**: {v.about}" for k, v in LOSSES.items()),
-                   **kw("loss"))
-    c[1].number_input("G learning rate", min_value=1e-6, max_value=1.0, step=1e-4, format="%.1e", **kw("lr_g"))
-    c[2].number_input("D learning rate", min_value=1e-6, max_value=1.0, step=1e-4, format="%.1e", **kw("lr_d"))
-    c[3].number_input("D steps per G step", min_value=1, max_value=20, step=1, **kw("d_steps"))
-    c[4].number_input("Batch size", min_value=1, max_value=8192, step=32, **kw("batch_size"))
-    c = st.columns([1.4, 1, 1, 0.8, 0.9])
-    c[0].slider("Instance noise (std)", 0.0, 1.0, step=0.01,
-                help="Gaussian noise added to D's inputs, real and fake; blurs the boundary D can draw.",
-                **kw("instance_noise"))
-    c[1].number_input("Anneal noise over steps", min_value=0, max_value=10_000_000, step=500,
-                      help="0 keeps the noise constant.", **kw("noise_anneal_steps"))
-    c[2].slider("Label smoothing", 0.0, 0.5, step=0.05, help="One-sided: real targets become 1 - s.",
-                **kw("label_smoothing"))
-    c[3].number_input("R1 gamma", min_value=0.0, max_value=1000.0, step=0.01, format="%.3g",
-                      help="Penalty gamma/2 * |grad D(real)|^2; 0 turns it off.", **kw("r1_gamma"))
-    loss = st.session_state["live_loss"]
-    if loss in ("wgan_gp", "dragan"):
-        c[4].number_input("GP weight", min_value=0.0, max_value=1000.0, step=1.0, **kw("gp_weight"))
-    elif loss == "wgan":
-        c[4].number_input("Clip value", min_value=1e-4, max_value=10.0, step=0.005, format="%.3g",
-                          **kw("clip_value"))
-    if "_live_error" in st.session_state:
-        st.error(st.session_state["_live_error"])
+def control_signature(run) -> tuple:
+    """What the control bar shows; the live fragment reruns the page when this changes."""
+    return run.id, run.state, run.pause_at, run.max_rate, run.config_version, id(run.trainer)
 
 
-def _act(run, action: str) -> None:
+def act(run, action: str, arg=None) -> None:
+    """Do a control action for this session (refused for lecture-mode viewers); errors are kept for the
+    page to show."""
     if refuse():
         return
+    reg = get_registry()
     try:
         if action == "start":
-            run.start()
+            paused = reg.start(run)
+            if paused:
+                st.toast(f"Paused {', '.join(paused)} so that only this run trains (Runs page: train side by "
+                         "side).", icon=":material/pause_circle:")
         elif action == "pause":
             run.pause()
         elif action in ("both", "d", "g"):
             run.step_once(action)
-        elif action == "stop":
-            run.stop()
-        elif action == "reset":
-            run.reset()
+        elif action == "steps":
+            reg.pause_others(run)
+            run.run_steps(int(arg))
         elif action == "save":
             path = run.save()
             st.toast(f"Saved step {run.step:,} to {path.parent}/", icon=":material/save:")
@@ -98,37 +59,118 @@ def _act(run, action: str) -> None:
         st.session_state["_action_error"] = str(exc)
 
 
-def button_row(run, state: str) -> None:
-    """Start/Pause, Step (both, D only, G only), Stop, Reset, Save; labels follow the run's state. In
-    lecture mode a viewer sees them disabled (and ``_act`` refuses anyway)."""
+def _speed_changed(run) -> None:
+    if refuse():
+        return
+    choice = st.session_state.get("ctl_speed")
+    run.set_speed(float(choice) if choice is not None else 0.0)
+
+
+def _pause_at_changed(run) -> None:
+    if refuse():
+        return
+    value = st.session_state.get("ctl_pause_at")
+    try:
+        run.set_pause_at(int(value) if value else None)
+        st.session_state.pop("_action_error", None)
+    except ValueError as exc:
+        st.session_state["_action_error"] = str(exc)
+
+
+def control_bar(run) -> None:
+    """One row: Start/Pause · Step x1/x10/x100 (+ D/G only) · speed · pause at · Reset · Save · Setup · Link."""
     viewer = not can_control()
+    state = run.state
+    st.session_state["ctl_speed"] = int(run.max_rate) if run.max_rate in SPEEDS else 0
+    st.session_state["ctl_pause_at"] = run.pause_at
     busy = viewer or state in ("running", "error")
-    cols = st.columns(7)
-    if state == "running":
-        cols[0].button("Pause", key="btn_pause", icon=":material/pause:", on_click=_act, args=(run, "pause"),
-                       width="stretch", disabled=viewer)
-    else:
-        label = "Resume" if state in ("paused", "stopped", "finished") else "Start"
-        cols[0].button(label, key="btn_start", icon=":material/play_arrow:", type="primary", on_click=_act,
-                       args=(run, "start"), width="stretch", disabled=viewer or state == "error")
-    cols[1].button("Step", key="btn_step", icon=":material/skip_next:", on_click=_act, args=(run, "both"),
-                   disabled=busy, width="stretch", help="One iteration: D steps then one G step.")
-    cols[2].button("D step only", key="btn_dstep", on_click=_act, args=(run, "d"), disabled=busy,
-                   width="stretch")
-    cols[3].button("G step only", key="btn_gstep", on_click=_act, args=(run, "g"), disabled=busy,
-                   width="stretch")
-    cols[4].button("Stop", key="btn_stop", icon=":material/stop:", on_click=_act, args=(run, "stop"),
-                   disabled=viewer or state not in ("running", "paused"), width="stretch")
-    cols[5].button("Reset", key="btn_reset", icon=":material/restart_alt:", on_click=_act, args=(run, "reset"),
-                   width="stretch", disabled=viewer, help="New random weights and an empty history, same settings.")
-    cols[6].button("Save", key="btn_save", icon=":material/save:", on_click=_act, args=(run, "save"),
-                   width="stretch", disabled=viewer,
-                   help=f"Checkpoint (weights, optimiser, history) to {run.autosave_dir}/; the Latent lab can "
-                        "open it. Runs also autosave every train.autosave_minutes.")
-    if viewer:
-        st.caption(VIEWER_NOTE)
+    bar = st.container(horizontal=True, vertical_alignment="center", gap="xsmall", key="control_bar")
+    with bar:
+        if state == "running":
+            st.button("Pause", key="btn_pause", icon=":material/pause:", on_click=act, args=(run, "pause"),
+                      disabled=viewer, type="primary", width=104,
+                      help="Pause training; Resume goes on from here with nothing lost.")
+        else:
+            label = "Start" if state == "ready" else "Resume"
+            st.button(label, key="btn_start", icon=":material/play_arrow:", type="primary", on_click=act,
+                      args=(run, "start"), disabled=viewer or state == "error", width=104)
+        st.button("Step", key="btn_step", icon=":material/skip_next:", on_click=act, args=(run, "both"),
+                  disabled=busy, help="One iteration: D steps then one G step.")
+        st.button("×10", key="btn_step10", on_click=act, args=(run, "steps", 10), disabled=busy,
+                  help="Train 10 iterations at the chosen speed, then pause.")
+        st.button("×100", key="btn_step100", on_click=act, args=(run, "steps", 100), disabled=busy,
+                  help="Train 100 iterations at the chosen speed, then pause.")
+        with st.popover("", icon=":material/more_vert:", help="Step one network only; copy a link to these "
+                                                               "settings"):
+            c = st.columns(2)
+            c[0].button("D step only", key="btn_dstep", on_click=act, args=(run, "d"), disabled=busy,
+                        width="stretch", help="One discriminator update, G frozen.")
+            c[1].button("G step only", key="btn_gstep", on_click=act, args=(run, "g"), disabled=busy,
+                        width="stretch", help="One generator update, D frozen.")
+            link_panel(run)
+        st.segmented_control("Speed", SPEEDS, format_func=_speed_label, key="ctl_speed", required=True,
+                             label_visibility="collapsed", on_change=_speed_changed, args=(run,),
+                             disabled=viewer, help="Slow motion for narrating one iteration at a time: at most "
+                                                   "this many steps per second.")
+        st.number_input("Pause at step", min_value=0, max_value=10**9, step=100, value=None,
+                        key="ctl_pause_at", placeholder="pause at…", label_visibility="collapsed",
+                        on_change=_pause_at_changed, args=(run,), disabled=viewer, width=120,
+                        help="Training pauses by itself when it reaches this step (empty: never).")
+        st.button("Reset", key="btn_reset", icon=":material/restart_alt:", disabled=viewer,
+                  on_click=_reset_clicked, args=(run,),
+                  help="Start over with fresh weights and the same settings, as a new run; this one is "
+                       "paused, saved and kept under Runs.")
+        st.button("Save", key="btn_save", icon=":material/save:", on_click=act, args=(run, "save"),
+                  disabled=viewer,
+                  help=f"Checkpoint (weights, optimiser, history) to {run.autosave_dir}/; the Latent lab can "
+                       "open it. Runs also autosave every train.autosave_minutes.")
+        st.button("Setup", key="btn_setup", icon=":material/tune:", disabled=viewer,
+                  on_click=open_setup, args=(run,), help="Preset, data, model, loss, training: a new run.")
+        present_toggle()
+    if lecture_mode():
+        note, box = st.columns([5, 1.2], vertical_alignment="center")
+        note.caption(VIEWER_NOTE if viewer else "Lecture mode: you are the presenter; the class watches this run.")
+        with box:
+            presenter_box()
     if "_action_error" in st.session_state:
         st.error(st.session_state["_action_error"])
+
+
+def _reset_clicked(run) -> None:
+    if refuse():
+        return
+    if run.unsaved_steps:
+        st.session_state["_dialog"] = "reset"  # ask first: the page opens the confirmation
+    else:
+        reset(run)
+
+
+def reset(run) -> None:
+    """Fresh weights, same settings: a new run replaces this one in the session (the old one is kept)."""
+    try:
+        new, note = get_registry().replace(run, run.config, preset=run.preset)
+    except (ValueError, OSError, RuntimeError) as exc:
+        st.session_state["_action_error"] = str(exc)
+        return
+    st.query_params["run"] = new.id
+    st.session_state.pop("_action_error", None)
+    st.toast(f"New run {new.id} with fresh weights. {note}", icon=":material/restart_alt:")
+
+
+@st.dialog("Start over with fresh weights?", on_dismiss="rerun")
+def confirm_reset(run) -> None:
+    st.markdown(f"Run `{run.id}` has trained **{plural(run.unsaved_steps, 'step')} since it was last saved**.")
+    st.markdown(f"Reset starts a **new run** with the same settings. Run `{run.id}` is paused, saved to "
+                f"`{run.autosave_dir}/` and stays under **Runs**, so nothing is lost.")
+    c = st.columns(2)
+    if c[0].button("Save it and start over", key="btn_confirm_reset", type="primary", width="stretch"):
+        st.session_state.pop("_dialog", None)
+        if not refuse():
+            reset(run)
+        st.rerun()
+    if c[1].button("Cancel", key="btn_cancel_reset", width="stretch"):
+        st.session_state.pop("_dialog", None)
+        st.rerun()
 
 
 def rollback_button(run, snap: dict) -> None:
@@ -136,5 +178,5 @@ def rollback_button(run, snap: dict) -> None:
     if snap.get("diverged_at") is None or snap.get("rollback_step") is None:
         return
     st.button(f"Roll back to step {snap['rollback_step']:,} (last good snapshot)", key="btn_rollback",
-              icon=":material/history:", type="primary", on_click=_act, args=(run, "rollback"),
+              icon=":material/history:", type="primary", on_click=act, args=(run, "rollback"),
               disabled=not can_control())

@@ -113,6 +113,10 @@ def quality_metrics(run, view) -> None:
     c1, c2 = st.columns([1, 3])
     viewer = not can_control()  # lecture mode: a class pressing this at once would starve the training
     n = c1.selectbox("Samples", SAMPLE_CHOICES, index=1, key="diag_n", disabled=viewer)
+    usable = usable_samples(run.trainer.data, n)
+    if usable < n:
+        c1.caption(f"Uses **{usable:,}** per set: the metrics compare generated samples with two disjoint "
+                   f"halves of the real images, and this dataset has {2 * usable + len(run.trainer.data.images) % 2:,}.")
     if c1.button("Compute quality metrics", key="diag_compute", type="primary", icon=":material/analytics:",
                  disabled=viewer, help="Lecture mode: the presenter computes these; the result shows here."
                  if viewer else None) and not refuse():
@@ -134,6 +138,14 @@ def quality_metrics(run, view) -> None:
         _show_result(saved[1], saved[2])
     else:
         c2.caption("Samples come from the generator as it is when you press the button; training continues.")
+
+
+def usable_samples(data, n: int) -> int:
+    """How many samples per set the metrics can use when ``n`` are asked for: each of the two real halves
+    needs n images (stacked MNIST builds as many real stacks as asked)."""
+    if getattr(data, "reference", None) is not None or getattr(data, "images", None) is None:
+        return n
+    return min(n, len(data.images) // 2)
 
 
 def _real_images(tr, n: int) -> torch.Tensor:

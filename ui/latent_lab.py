@@ -70,9 +70,13 @@ def common_controls(view) -> float:
     if view.num_classes:
         names = view.class_names or [str(i) for i in range(view.num_classes)]
         cols[0].selectbox("Class", range(view.num_classes), format_func=lambda i: names[i], key="lat_class")
-    psi = cols[1].slider("Truncation ψ", 0.0, 1.0, 1.0, 0.05, key="lat_psi",
+    st.session_state.setdefault("lat_psi", 1.0)
+    psi = cols[1].slider("Truncation ψ", 0.0, 1.0, step=0.05, key="lat_psi",
                          help="Scales z towards the mean: lower ψ trades variety for typical, cleaner samples.")
     cols[2].caption(f"Generator at step {view.step:,} · z has {view.z_dim} dimensions · {view.dataset}")
+    if psi == 0:
+        st.warning("ψ = 0 pulls every z onto the mean, so every sample is the same and the sliders move "
+                   "nothing. Raise ψ to see the latent space again.", icon=":material/warning:")
     return psi
 
 

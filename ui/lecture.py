@@ -71,16 +71,18 @@ def _leave() -> None:
 
 
 def presenter_box() -> None:
-    """Sidebar: sign in as presenter (lecture mode only)."""
+    """Sign in as presenter, or leave (lecture mode only): a small popover wherever it is drawn."""
     if not lecture_mode():
         return
     if can_control():
-        st.success("Presenter: you control the runs.", icon=":material/co_present:")
-        st.button("Leave presenter mode", key="btn_leave_presenter", on_click=_leave)
+        with st.popover("Presenter", icon=":material/co_present:", width="stretch"):
+            st.success("Presenter: you control the runs.", icon=":material/co_present:")
+            st.button("Leave presenter mode", key="btn_leave_presenter", on_click=_leave)
         return
-    st.info("Lecture mode: watching read-only.", icon=":material/visibility:")
-    with st.form("presenter_form", clear_on_submit=False, border=False):
-        st.text_input("Presenter token", type="password", key="presenter_entry")
-        st.form_submit_button("Enter presenter mode", on_click=_enter)
-    if st.session_state.get("_presenter_error"):
-        st.error(st.session_state["_presenter_error"])
+    with st.popover("Presenter sign-in", icon=":material/lock:", width="stretch"):
+        st.caption("Lecture mode: watching read-only.")
+        with st.form("presenter_form", clear_on_submit=False, border=False):
+            st.text_input("Presenter token", type="password", key="presenter_entry")
+            st.form_submit_button("Enter presenter mode", on_click=_enter)
+        if st.session_state.get("_presenter_error"):
+            st.error(st.session_state["_presenter_error"])

@@ -1,30 +1,26 @@
-"""The live part of the Train page: one fragment that re-reads the run's snapshot twice a second and
-draws the buttons, headline numbers, the stacked training chart and the data-space picture.
+"""The live part of the Train page: one fragment that re-reads the run's snapshot twice a second while it
+trains (every 2 s otherwise) and draws the headline numbers, health alerts, the data-space picture (or
+the sample grid) and the training charts beside it — sized so that, with the control bar above, all of
+it fits a 1280x720 projector without scrolling.
 
-When the run's configuration changed elsewhere (another tab, a Reset) the fragment asks for a full rerun
-so the widgets outside it show the new values.
+When the run's state, controls or settings changed elsewhere (another tab, a Reset, a pause at step N)
+the fragment asks for a full rerun, so the control bar and the widgets outside it show the new values.
 """
 from __future__ import annotations
 
 import math
+import time
 
 import streamlit as st
 
 from gan_core.losses import LOSSES
-from ui import charts
-from ui.controls import button_row, rollback_button
+from ui import charts, live_charts
+from ui.controls import control_signature, rollback_button
+from ui.layout import look
 from ui.runs import get_registry
 
 LIVE_POINTS = 600  # points per curve sent to the browser each refresh
 FAST_SECONDS, SLOW_SECONDS = 0.5, 2.0  # refresh while training / while ready, paused or stopped
-
-
-def _figure(slot: str, template_key, build):
-    """This session's figure for ``slot``, rebuilt only when its template key changes."""
-    cache = st.session_state.setdefault("_figures", {})
-    if slot not in cache or cache[slot][0] != template_key:
-        cache[slot] = (template_key, build())
-    return cache[slot][1]
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -35,36 +31,32 @@ def _pct(value) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{100 * value:.0f}%"
 
 
-def live_panel(run_id: str) -> None:
+def live_panel(run) -> None:
     """The live panel: redrawn twice a second while the run trains, every 2 s otherwise (an idle page
     then costs the browser a fifth of the CPU; measured in docs/BENCHMARKS.md)."""
-    run = get_registry().get(run_id)
-    (_live_fast if run is not None and run.state == "running" else _live_slow)(run_id)
+    st.session_state["_drawn_controls"] = control_signature(run)
+    (_live_fast if run.state == "running" else _live_slow)(run.id)
 
 
 @st.fragment(run_every=FAST_SECONDS)
 def _live_fast(run_id: str) -> None:
-    _panel(run_id, fast=True)
+    _panel(run_id)
 
 
 @st.fragment(run_every=SLOW_SECONDS)
 def _live_slow(run_id: str) -> None:
-    _panel(run_id, fast=False)
+    _panel(run_id)
 
 
-def _panel(run_id: str, fast: bool) -> None:
+def _panel(run_id: str) -> None:
     run = get_registry().get(run_id)
-    if run is None:
-        st.warning("This run no longer exists; reload the page to attach to the current one.")
-        return
+    if run is None or get_registry().successor(run_id) is not None:
+        st.rerun(scope="app")  # removed or replaced (Reset, a new run in another tab): reattach
+    if st.session_state.get("_drawn_controls") != control_signature(run):
+        st.rerun(scope="app")  # state or settings changed: redraw the control bar and widgets too
     snap = run.snapshot(max_points=LIVE_POINTS)
-    version = (run.id, snap["config_version"], id(run.trainer))
-    if st.session_state.get("_live_synced") not in (None, version):
-        st.rerun(scope="app")  # settings changed elsewhere: redraw the widgets outside this fragment
+    sizes = look()
     state = snap["state"]
-    if (state == "running") != fast:
-        st.rerun(scope="app")  # started or paused (here or in another tab): switch the refresh rate
-    button_row(run, state)
     if snap["message"] and not any(a.kind == "divergence" for a in snap["alerts"]):
         (st.error if state == "error" else st.info)(snap["message"])
     show_alerts(snap["alerts"])
@@ -78,22 +70,23 @@ def _panel(run_id: str, fast: bool) -> None:
     cols[4].metric("G loss", _fmt(last.get("g_loss")))
     cols[5].metric("D acc real", _pct(last.get("d_acc_real", math.nan)))
     cols[6].metric("D acc fake", _pct(last.get("d_acc_fake", math.nan)))
-    _schedule_caption(snap)
     output = LOSSES[snap["config"]["loss"]["loss"]].output
-    left, right = st.columns([1.15, 1])
+    left, right = st.columns([1, 1.05], gap="medium")
     with left:
-        if len(snap["history"]["step"]):
-            fig = _figure("train", output, lambda: charts.training_figure(output))
-            st.plotly_chart(charts.update_training(fig, snap["history"]), key="train_chart",
-                            config={"displayModeBar": False})
+        _draw_visual(snap, sizes)
+    with right:
+        history = snap["history"]
+        if len(history["step"]):
+            spec = live_charts.training_spec(output, sizes, loss_range=live_charts.loss_domain(history))
+            spec["datasets"] = {"train": live_charts.training_data(history)}
+            st.vega_lite_chart(spec, key="train_chart", width="content")
         else:
             st.info("Press **Start** (or **Step**) to train; the loss and accuracy curves appear here.")
-    with right:
-        _draw_visual(snap)
-        if snap["has_modes"] and len(snap["evals"]["step"]):
-            fig = _figure("modes", snap["n_modes"], lambda: charts.modes_figure(snap["n_modes"]))
-            st.plotly_chart(charts.update_modes(fig, snap["evals"]), key="modes_chart",
-                            config={"displayModeBar": False})
+    if snap["has_modes"] and len(snap["evals"]["step"]):
+        spec = live_charts.modes_spec(snap["n_modes"], sizes)
+        spec["datasets"] = {"modes": live_charts.modes_data(snap["evals"])}
+        st.vega_lite_chart(spec, key="modes_chart", width="content")
+    _schedule_caption(snap)
 
 
 def show_alerts(alerts) -> None:
@@ -104,7 +97,8 @@ def show_alerts(alerts) -> None:
 
 
 def _schedule_caption(snap: dict) -> None:
-    """Say what the schedules make of the live settings right now (decayed lr, annealed noise)."""
+    """When the run was last saved, and what the schedules make of the live settings right now (decayed
+    lr, annealed noise)."""
     train, loss = snap["config"]["train"], snap["config"]["loss"]
     notes = []
     if train["lr_decay_steps"]:
@@ -115,21 +109,33 @@ def _schedule_caption(snap: dict) -> None:
     if loss["instance_noise"] and loss["noise_anneal_steps"]:
         notes.append(f"instance noise anneals to 0 over {loss['noise_anneal_steps']:,} steps: now "
                      f"{snap['noise_std']:.3f}")
-    if notes:
-        st.caption("Schedules: " + "; ".join(notes) + ".")
+    saved = ""
+    if snap.get("saved_step") is not None:
+        saved = (f"Saved step {snap['saved_step']:,} at {time.strftime('%H:%M:%S', time.localtime(snap['saved_at']))}"
+                 f" (autosave every {train['autosave_minutes']:g} min). ")
+    elif train["autosave_minutes"]:
+        saved = f"Not saved yet (autosave every {train['autosave_minutes']:g} min). "
+    st.caption(saved + ("Schedules: " + "; ".join(notes) + "." if notes else ""))
 
 
-def _draw_visual(snap: dict) -> None:
+def _draw_visual(snap: dict, sizes) -> None:
     visual = snap["visual"]
     if visual is None:
         st.caption("Preparing the picture…")
         return
     if visual["kind"] == "images":
-        st.image(charts.upscale(visual["grid"]), caption=f"Samples from 64 fixed noise vectors, step {visual['step']}",
-                 width="content")
+        grid = charts.upscale(visual["grid"], sizes.picture_px - 30)
+        st.image(grid, caption=f"Samples from 64 fixed noise vectors, step {visual['step']:,}",
+                 width=min(grid.shape[1], sizes.picture_px - 30))
+        return
+    name = "Data space" if visual["kind"] == "2d" else "Samples and D"
+    total = len(visual["fake"]) if visual["kind"] == "2d" else visual.get("n", 0)
+    st.markdown(f"**{name} at step {visual['step']:,}**" + charts.outside_note(visual.get("outside", 0), total))
+    if visual["kind"] == "2d":
+        spec, data = live_charts.space_spec(visual, sizes), live_charts.space_data(visual)
     else:
-        fig = _figure("space", charts.space_key(visual), lambda: charts.space_figure(visual))
-        st.plotly_chart(charts.update_space(fig, visual), key="space_chart", config={"displayModeBar": False})
-        if visual["kind"] == "2d":
-            st.caption("Background: D's belief that a point is real. Arrows: where G's loss pushes each "
-                       "generated point.")
+        spec, data = live_charts.line_1d_spec(visual, sizes), live_charts.line_1d_data(visual)
+    spec["datasets"] = data
+    st.vega_lite_chart(spec, key="space_chart", width="content")
+    if visual["kind"] == "2d":
+        st.caption(charts.SPACE_NOTE[visual["output"]])

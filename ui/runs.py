@@ -37,10 +37,16 @@ def runs_dir() -> Path:
 
 
 class RunRegistry:
+    """The live runs of this app process. Building a run with fresh weights or new settings always makes a
+    NEW run (new id, new folder): the old one is paused, saved if it trained, and stays listed, so a reset
+    never overwrites a saved run. By default starting one run pauses the others (``exclusive``)."""
+
     def __init__(self):
         self._lock = threading.Lock()
         self._runs: dict[str, Run] = {}
         self.current_id: Optional[str] = None
+        self.exclusive = True  # starting a run pauses the others, so nothing trains unseen
+        self.successors: dict[str, str] = {}  # replaced run id -> the run that replaced it
 
     def get(self, run_id: Optional[str]) -> Optional[Run]:
         with self._lock:
@@ -55,15 +61,86 @@ class RunRegistry:
         with self._lock:
             self._runs[run.id] = run
             self.current_id = run.id
-            old = list(self._runs)[:-MAX_RUNS]
-            dropped = [self._runs.pop(rid) for rid in old]
+            dropped = []
+            while len(self._runs) > MAX_RUNS:  # the oldest idle run goes first; a training one only if all train
+                idle = [r for rid, r in self._runs.items() if rid != run.id and r.state != "running"]
+                old = idle[0] if idle else next(r for rid, r in self._runs.items() if rid != run.id)
+                dropped.append(self._runs.pop(old.id))
         for r in dropped:
             r.stop()
             r.save_if_unsaved()  # nothing lost: a run pushed out of the registry keeps its state on disk
         return run
 
-    def create(self, config: Config, progress: Optional[Callable] = None) -> Run:
-        return self.add(Run(config, progress=progress))
+    def create(self, config: Config, progress: Optional[Callable] = None, preset: Optional[str] = None) -> Run:
+        return self.add(Run(config, progress=progress, preset=preset))
+
+    def replace(self, old: Run, config: Config, progress: Optional[Callable] = None,
+                preset: Optional[str] = None) -> tuple[Run, str]:
+        """A new run with fresh weights and ``config`` in place of ``old`` (which is paused, saved when it
+        trained, and kept). Returns (new run, a note on what happened to the old one). Raises like ``Run``
+        (bad data, out of memory) before anything changes."""
+        new = Run(config, progress=progress, preset=preset)
+        old.pause()
+        if old.step == 0:  # never trained: nothing to keep
+            note = ""
+            self.remove(old.id)
+        else:
+            note = keep_note(old)
+        self.successors[old.id] = new.id
+        return self.add(new), note
+
+    def start(self, run: Run) -> list[str]:
+        """Start (or resume) ``run``; with ``exclusive`` the other running runs pause. Returns their ids."""
+        paused = self.pause_others(run)
+        run.start()
+        return paused
+
+    def pause_others(self, run: Run) -> list[str]:
+        """With ``exclusive``: pause every other running run (so nothing trains unseen); their ids."""
+        paused = []
+        for other in self.runs() if self.exclusive else ():
+            if other is not run and other.state == "running":
+                other.pause()
+                paused.append(other.id)
+        return paused
+
+    def open(self, run_id: str) -> Optional[Run]:
+        """Make a live run the current one (the Runs page's Open); it no longer forwards to a successor."""
+        run = self.get(run_id)
+        if run is not None:
+            self.current_id = run.id
+            self.successors.pop(run.id, None)
+        return run
+
+    def successor(self, run_id: str) -> Optional[Run]:
+        """The newest live run that replaced ``run_id`` (following Reset after Reset), if any."""
+        seen, rid, found = set(), run_id, None
+        while rid in self.successors and rid not in seen:
+            seen.add(rid)
+            rid = self.successors[rid]
+            found = self.get(rid) or found
+        return found
+
+    def remove(self, run_id: str) -> Optional[Run]:
+        """Stop a run and drop it from memory without saving (Delete); its folder is left alone."""
+        with self._lock:
+            run = self._runs.pop(run_id, None)
+            if self.current_id == run_id:
+                self.current_id = next(reversed(self._runs), None) if self._runs else None
+        if run is not None:
+            run.stop()
+        return run
+
+    def unload(self, run_id: str) -> Optional[Path]:
+        """Stop a run, save it, and drop it from memory (the Runs page's Stop); open it again to resume.
+        Raises OSError when the save fails (the run then stays loaded, paused)."""
+        run = self.get(run_id)
+        if run is None:
+            return None
+        run.pause()
+        path = run.save() if run.step else None
+        self.remove(run_id)
+        return path
 
     def runs(self) -> list[Run]:
         with self._lock:
@@ -72,6 +149,17 @@ class RunRegistry:
     def close_all(self) -> None:
         for run in self.runs():
             run.stop()
+
+
+def keep_note(run: Run) -> str:
+    """Save a run that is being set aside when it has unsaved steps; say where it is (or why not)."""
+    if run.unsaved_steps:
+        try:
+            run.save()
+        except (OSError, RuntimeError, ValueError) as exc:
+            return (f"Run {run.id} (step {run.step:,}) is paused and still listed under Runs, but saving it "
+                    f"failed: {exc}")
+    return f"Run {run.id} (step {run.step:,}) is paused and saved to {run.autosave_dir}/; open it from Runs."
 
 
 @st.cache_resource(on_release=lambda reg: reg.close_all(), show_spinner=False)
@@ -122,7 +210,7 @@ def _run_from_url(reg: RunRegistry) -> Optional[Run]:
         if name not in PRESETS:
             raise ValueError(f"preset {name!r} is not one of {list(PRESETS)}")
         config = preset_config(name).with_overrides([f"{k}={v}" for k, v in params.items()])
-        return reg.create(config)
+        return reg.create(config, preset=name)
     except (ValueError, OSError, RuntimeError) as exc:
         st.session_state["_url_error"] = f"The settings in the link were not applied: {exc}"
         return None
@@ -130,16 +218,21 @@ def _run_from_url(reg: RunRegistry) -> Optional[Run]:
 
 def attached_run() -> Run:
     """The run this session shows: one built from settings in the URL, else the run named in the URL
-    (restored from its checkpoint after a restart), else the current one, else a new default run."""
+    (or the run that replaced it; restored from its checkpoint after a restart), else the current one,
+    else a new default run."""
     reg = get_registry()
     rid = st.query_params.get("run")
-    run = _run_from_url(reg) or reg.get(rid)
+    run = _run_from_url(reg)
     if run is None and rid:
-        run = _restore_from_disk(reg, rid)
+        newer = reg.successor(rid)
+        if newer is not None:
+            st.toast(f"Run {rid} was replaced by run {newer.id} (fresh weights or new settings); the old one "
+                     "is listed under Runs.", icon=":material/fiber_new:")
+        run = newer or reg.get(rid) or _restore_from_disk(reg, rid)
         if run is None:
             st.toast(f"Run {rid} no longer exists and has no checkpoint; showing the current run.")
     if run is None:
-        run = reg.current() or reg.create(preset_config(DEFAULT_PRESET))
+        run = reg.current() or reg.create(preset_config(DEFAULT_PRESET), preset=DEFAULT_PRESET)
     if st.query_params.get("run") != run.id:
         st.query_params["run"] = run.id
     if st.session_state.get("_url_error"):
