@@ -12,6 +12,12 @@ import streamlit as st
 st.set_page_config(page_title="GAN Playground", page_icon="🎛️", layout="wide",
                    initial_sidebar_state="collapsed")
 
+# Every heavy module is imported here, before the first st call that can end a script run: Streamlit stops
+# a run (a click elsewhere, another page) by raising in its thread, and an import cut off that way leaves
+# a half-made module behind for every session ("partially initialized module 'pandas'").
+import pandas  # noqa: E402,F401  (the live charts; also used by Plotly)
+
+import ui.live  # noqa: E402,F401
 from ui.layout import apply_css  # noqa: E402  (set_page_config must come first)
 
 from ui.runs import attached_run  # noqa: E402

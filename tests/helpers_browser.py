@@ -7,6 +7,7 @@ Fixtures ``server`` and ``browser`` (module scope) are used by importing them in
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -132,3 +133,51 @@ def step_of(page):
     """The Step metric of ``page`` as an int (None before it is drawn)."""
     digits = "".join(ch for ch in (page.evaluate(METRIC_JS, "Step") or "") if ch.isdigit())
     return int(digits) if digits else None
+
+
+def nav(page, name: str) -> None:
+    """Click a page in the top navigation bar."""
+    page.locator("[data-testid='stTopNav']").get_by_role("link", name=name, exact=True).click()
+
+
+# The status line of pages other than Train ("Run `id` · preset · **state** · step 1,234 · ...").
+STATUS_JS = """() => {
+  const main = document.querySelector("[data-testid='stMain']") || document;
+  for (const p of main.querySelectorAll("[data-testid='stMarkdownContainer']")) {
+    const t = p.innerText.trim();
+    if (t.startsWith("Run ") && / · step [0-9,]+/.test(t)) return t;
+  }
+  return null;
+}"""
+
+
+def status_step(page):
+    m = re.search(r" · step ([0-9,]+)", page.evaluate(STATUS_JS) or "")
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def open_setup(page):
+    """Press Setup; returns the dialog."""
+    button(page, "Setup").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(state="visible")
+    return dialog
+
+
+def choose(page, scope, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` inside ``scope`` (typed, then Enter)."""
+    box = scope.get_by_role("combobox", name=label)
+    box.click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    poll(lambda: box.input_value() == option, 10, f"{option!r} chosen in {label!r}")
+
+
+# The live charts are Vega-Lite views (Streamlit renders them as SVG): a hash of each laid-out chart's
+# marks, to see them redraw with new data.
+CHARTS_JS = """() => {
+  const main = document.querySelector("[data-testid='stMain']") || document;
+  return Array.from(main.querySelectorAll("[data-testid='stVegaLiteChart'] svg.marks")).filter(c => {
+    const r = c.getBoundingClientRect(); return r.width > 0 && r.height > 0;
+  }).map(c => { const d = c.innerHTML; let h = d.length; for (let i = 0; i < d.length; i += 3) h = (h * 31 + d.charCodeAt(i)) | 0; return h; });
+}"""

@@ -8,7 +8,8 @@ download a browser for this).
 """
 from __future__ import annotations
 
-from helpers_browser import CONNECTED, browser, page_run_id as run_id, poll, server  # noqa: F401
+from helpers_browser import (CONNECTED, browser, choose, nav, open_setup, page_run_id as run_id, poll,  # noqa: F401
+                             server)
 
 # The src of a laid-out, loaded st.image in the main area whose caption starts with the given text
 # (Streamlit may keep hidden, zero-size copies of elements while a fragment reruns).
@@ -40,13 +41,14 @@ PLOTLY_JS = """(name) => {
 
 
 def test_latent_lab_slider_redraws_the_generated_image(server, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.set_default_timeout(30_000)
-    sidebar = page.locator("[data-testid='stSidebarUserContent']")
+    main = page.locator("[data-testid='stMain']")
 
-    def open_page(link: str, heading: str):
-        page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=link, exact=True).click()
-        page.get_by_role("heading", name=heading, exact=True).wait_for()
+    def open_page(link: str, heading: str | None):
+        nav(page, link)
+        if heading:
+            page.get_by_role("heading", name=heading, exact=True).wait_for()
 
     try:
         page.goto(server)
@@ -59,17 +61,13 @@ def test_latent_lab_slider_redraws_the_generated_image(server, browser, tmp_path
         assert "G(z)" in chart["traces"]
         assert page.evaluate(IMAGE_JS, "G(z)") is None
 
-        # load the digits preset on the Train page
-        open_page("Train", "Train a GAN")
-        page.locator("[data-testid='stExpander'] summary").filter(has_text="Setup").click()
-        preset = page.get_by_role("combobox", name="Preset")
-        preset.click()
-        page.keyboard.type("digits")
-        page.keyboard.press("Enter")
-        poll(lambda: preset.input_value() == "digits", 10, "'digits' chosen in the Preset box")
-        page.get_by_role("button", name="Load preset", exact=True).click()
-        poll(lambda: "digits ·" in sidebar.inner_text(), 30, "the sidebar to show the digits run")
-        assert run_id(page) == rid  # the same run, rebuilt in place
+        # a new run from the digits preset on the Train page
+        open_page("Train", None)
+        dialog = open_setup(page)
+        choose(page, dialog, "Preset", "digits")
+        dialog.get_by_role("button", name="Start new run").click()
+        poll(lambda: "· digits" in main.inner_text(), 30, "the digits run on the Train page")
+        assert run_id(page) not in (None, rid)  # a new run: the ring8 one is kept
 
         # the Latent lab now draws an image; moving z[0] must redraw it
         open_page("Latent lab", "Latent lab")

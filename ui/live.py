@@ -18,6 +18,7 @@ from ui import charts, live_charts
 from ui.controls import control_signature, rollback_button
 from ui.layout import look
 from ui.runs import get_registry
+from ui.runs_view import preset_label
 
 LIVE_POINTS = 600  # points per curve sent to the browser each refresh
 FAST_SECONDS, SLOW_SECONDS = 0.5, 2.0  # refresh while training / while ready, paused or stopped
@@ -118,19 +119,26 @@ def _schedule_caption(snap: dict) -> None:
     st.caption(saved + ("Schedules: " + "; ".join(notes) + "." if notes else ""))
 
 
+def run_config(snap: dict):
+    from gan_core.config import Config
+    return Config.from_dict(snap["config"])
+
+
 def _draw_visual(snap: dict, sizes) -> None:
     visual = snap["visual"]
     if visual is None:
         st.caption("Preparing the picture…")
         return
-    if visual["kind"] == "images":
-        grid = charts.upscale(visual["grid"], sizes.picture_px - 30)
-        st.image(grid, caption=f"Samples from 64 fixed noise vectors, step {visual['step']:,}",
-                 width=min(grid.shape[1], sizes.picture_px - 30))
-        return
-    name = "Data space" if visual["kind"] == "2d" else "Samples and D"
+    name = {"2d": "Data space", "1d": "Samples and D", "images": "Samples"}[visual["kind"]]
     total = len(visual["fake"]) if visual["kind"] == "2d" else visual.get("n", 0)
-    st.markdown(f"**{name} at step {visual['step']:,}**" + charts.outside_note(visual.get("outside", 0), total))
+    label = preset_label(snap["preset"], run_config(snap))
+    st.markdown(f"**{name} at step {visual['step']:,}** · run `{snap['id']}` · {label}"
+                + charts.outside_note(visual.get("outside", 0), total if visual["kind"] != "images" else 0))
+    if visual["kind"] == "images":
+        grid = charts.upscale(visual["grid"], sizes.picture_px - 60)
+        st.image(grid, caption="64 fixed noise vectors: the same z every refresh, so you watch G change",
+                 width=min(grid.shape[1], sizes.picture_px - 60))
+        return
     if visual["kind"] == "2d":
         spec, data = live_charts.space_spec(visual, sizes), live_charts.space_data(visual)
     else:

@@ -141,6 +141,8 @@ def setup_dialog(run) -> None:
         st.rerun()
     if st.session_state.get("_setup_error"):  # below the button, so a failed start shows at once
         st.error(st.session_state["_setup_error"])
+    elif st.session_state.get("_setup_loaded"):  # outside the tabs: seen whichever tab is open
+        st.success(st.session_state.pop("_setup_loaded"))
 
 
 def _dataset_hint(preset) -> None:
@@ -239,8 +241,6 @@ def _config_json() -> None:
     st.file_uploader("Load a config.json (a saved run's works too)", type=["json"], key="config_upload")
     if st.session_state.get("config_upload") is not None:
         st.button("Load it into the fields", key="btn_config_apply", on_click=_load_json)
-    if st.session_state.get("_setup_loaded"):
-        st.success(st.session_state.pop("_setup_loaded"))
 
 
 def _load_json() -> None:
