@@ -181,3 +181,15 @@ CHARTS_JS = """() => {
     const r = c.getBoundingClientRect(); return r.width > 0 && r.height > 0;
   }).map(c => { const d = c.innerHTML; let h = d.length; for (let i = 0; i < d.length; i += 3) h = (h * 31 + d.charCodeAt(i)) | 0; return h; });
 }"""
+
+
+def settled_step(page, timeout: float = 20):
+    """The Step metric once it stops changing (a paused run's last step shows on the next 2 s refresh)."""
+    state = {"last": None}
+
+    def same():
+        time.sleep(2.2)
+        now = step_of(page)
+        done, state["last"] = now is not None and now == state["last"], now
+        return now if done else None
+    return poll(same, timeout, "the step to settle")

@@ -8,11 +8,11 @@ download a browser for this).
 """
 from __future__ import annotations
 
-import time
 from urllib.parse import urlparse
 
 from helpers_browser import (CHARTS_JS, CONNECTED, METRIC_JS, STATUS_JS, browser, button, choose,  # noqa: F401
-                             nav, open_setup, page_run_id, poll, run_id, serve, server, status_step, step_of)
+                             nav, open_setup, page_run_id, poll, run_id, serve, server, settled_step, status_step,
+                             step_of)
 
 def test_training_updates_live_and_survives_a_reload(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -62,8 +62,7 @@ def test_training_updates_live_and_survives_a_reload(server, browser, tmp_path):
         button(page, "Pause").click()
         poll(lambda: state() == "paused", 20, "State = paused")
         button(page, "Resume").wait_for()
-        time.sleep(2.5)  # the step in flight when Pause was pressed shows on the next (2 s) refresh
-        paused = step_of(page)
+        paused = settled_step(page)  # the step in flight when Pause was pressed shows on the next refresh
         assert paused >= s2
 
         # The Guide page keeps the run in the URL, and its status line names the run and its state.

@@ -25,8 +25,8 @@ class Look:
     charts_width: int  # plot width of the training charts (legends go to their right)
 
 
-NORMAL = Look(False, 455, 450, 13, 14, 450)
-PRESENT = Look(True, 545, 540, 16, 18, 410)
+NORMAL = Look(False, 455, 520, 13, 14, 450)
+PRESENT = Look(True, 503, 565, 16, 18, 410)
 
 
 def presenting() -> bool:

@@ -67,8 +67,9 @@ def loss_domain(history: dict):
 def training_spec(output: str, sizes=Sizes(), loss_range=None) -> dict:
     """Three panels, one legend each; the ``train`` dataset is ``training_data(history)``."""
     n_panels = len(PANELS)
-    gaps = 30 * n_panels + 30  # panel titles and the bottom axis
-    heights = [int(round((sizes.charts_px - gaps) * f)) for f in (0.42, 0.31, 0.27)]
+    # what is not plot: panel titles, the gaps between panels and the bottom axis (measured in Chromium)
+    overhead = n_panels * (sizes.title_px + 30) + 2 * 10 + 2 * sizes.font_px + 30
+    heights = [int(round((sizes.charts_px - overhead) * f)) for f in (0.42, 0.31, 0.27)]
     panels = []
     for i, ((panel, title), height) in enumerate(zip(PANELS, heights)):
         traces = [t for t in TRAINING_TRACES if _PANEL_OF_ROW[t[5]] == panel]
