@@ -2,7 +2,7 @@
 
 ``mode_coverage`` implements the VEEGAN/PacGAN protocol for 2D mixtures (DESIGN.md): a sample is
 high-quality if it lies within 3 std of its nearest mode; a mode is captured if it is the nearest mode of
-at least one high-quality sample.
+at least one high-quality sample; ``modes_covered`` says which.
 """
 from __future__ import annotations
 
@@ -17,12 +17,19 @@ STEP_METRICS = (
 )
 
 
-def mode_coverage(samples: Tensor, means: Tensor, std: float, n_sigma: float = 3.0) -> tuple[int, float]:
-    """(modes captured, fraction of high-quality samples) for samples (N, 2) against means (K, 2)."""
+def modes_covered(samples: Tensor, means: Tensor, std: float, n_sigma: float = 3.0) -> tuple[Tensor, Tensor]:
+    """Which modes are captured: (sorted indices into ``means`` (K, 2) of the captured modes, boolean mask
+    (N,) of the high-quality samples) for samples (N, 2)."""
     dist = torch.cdist(samples.float(), means.to(samples.device).float())  # (N, K)
     nearest_d, nearest = dist.min(1)
     hq = nearest_d <= n_sigma * std
-    return int(torch.unique(nearest[hq]).numel()), float(hq.float().mean())
+    return torch.unique(nearest[hq]), hq
+
+
+def mode_coverage(samples: Tensor, means: Tensor, std: float, n_sigma: float = 3.0) -> tuple[int, float]:
+    """(modes captured, fraction of high-quality samples) for samples (N, 2) against means (K, 2)."""
+    captured, hq = modes_covered(samples, means, std, n_sigma)
+    return int(captured.numel()), float(hq.float().mean())
 
 
 def grad_norm(params) -> Tensor:

@@ -20,9 +20,23 @@ PRESETS: dict[str, tuple[str, dict]] = {
               "all 8 modes in about 10 s on a laptop CPU.",
               dict(dataset="ring8", **_TOY_MLP, activation="tanh", lr_g=2e-3, lr_d=2e-3, lr_decay_steps=3000,
                    lr_final_factor=0.05, metrics_every=100)),
-    "ring8_collapse": ("Ring of 8 with the original minimax loss: watch the generator hop between modes.",
-                       dict(dataset="ring8", **_TOY_MLP, activation="relu", loss="minimax", lr_g=1e-3,
-                            lr_d=1e-3, metrics_every=100)),
+    "ring8_collapse": ("Ring of 8 with the original minimax loss and G learning 3x faster than D (lr 3e-4 vs 1e-4): "
+                       "as in Metz et al. 2017 (Fig. 1) the generator's points bunch on one to three modes and hop "
+                       "to others every few hundred steps instead of spreading over all 8; modes covered mostly "
+                       "reads 0-3 (0 while the bunch is between modes) over 6,000 steps.",
+                       dict(dataset="ring8", **{**_TOY_MLP, "batch_size": 64}, activation="relu", loss="minimax",
+                            lr_g=3e-4, lr_d=1e-4, beta1=0.5, metrics_every=100)),
+    "ring8_dwins": ("Ring of 8, minimax loss, D 4x wider (256 units) and 50x faster (lr 5e-3 vs 1e-4) than G: within "
+                    "~300 steps D is right on ~100% of real and fake samples, its loss falls to ~0 and G's gradient "
+                    "norm collapses ~100x (log(1 - D(G(z))) saturates). Switch the loss to non-saturating and G's "
+                    "gradient comes back.",
+                    dict(dataset="ring8", **{**_TOY_MLP, "d_hidden": 256, "batch_size": 64}, activation="relu",
+                         loss="minimax", lr_g=1e-4, lr_d=5e-3, metrics_every=100)),
+    "ring8_sgd": ("Ring of 8 with plain SGD (momentum 0.5, lr 0.02) and leaky-ReLU MLPs: trains, slowly. SGD has no "
+                  "per-weight step control: raise both learning rates to 1.0 while it runs and the losses explode to "
+                  "NaN/Inf within a few steps; the run pauses and offers Roll back (then set them back to 0.02).",
+                  dict(dataset="ring8", **_TOY_MLP, activation="leaky_relu", optimizer="sgd", beta1=0.5,
+                       lr_g=0.02, lr_d=0.02, metrics_every=100)),
     "grid25": ("Grid of 25 Gaussians (PacGAN protocol): 3x128 ReLU MLPs + R1; ~24-25 of 25 modes in 5k steps.",
                dict(dataset="grid25", **{**_TOY_MLP, "g_hidden": 128, "d_hidden": 128, "depth": 3},
                     activation="relu", lr_g=1e-3, lr_d=1e-3, r1_gamma=0.01, metrics_every=200)),

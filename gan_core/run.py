@@ -11,6 +11,7 @@ computes pictures only while someone has asked for them in the last few seconds.
 from __future__ import annotations
 
 import atexit
+import re
 import threading
 import time
 import uuid
@@ -30,14 +31,17 @@ from .presets import preset_config
 from .snapshots import SnapshotRing
 from .trainer import Trainer
 from .latent import GeneratorView
-from .run_loop import FLUSH_STEPS, RunLoop  # noqa: F401  (FLUSH_STEPS: the divergence-detection delay)
+from .run_loop import FLUSH_STEPS, SNAPSHOT_GRACE_STEPS, RunLoop  # noqa: F401  (FLUSH_STEPS: the divergence-detection delay)
 
 COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")
 HEALTH_ROWS = 600  # newest history rows the health rules read
 VISUAL_INTEREST_SECONDS = 5.0  # pictures are drawn while a page asked for one this recently
 GENERATOR_COPY_SECONDS = 0.5  # a page's generator copy is refreshed this often while pages ask for it
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_RATE = 10_000.0  # the slow-motion cap (steps/s) accepts 0 (no cap) up to this
-MAX_RUN_STEPS = 1_000_000  # "Step x N" accepts 1..this
+MAX_RUN_STEPS = 1_000_000
+SNAPSHOT_GRACE_STEPS = 50  # no "good" snapshot this soon after a live change: lr 1.0 on SGD reaches NaN within
+# a few steps, and a snapshot of the exploding weights in between would make Roll back useless  # "Step x N" accepts 1..this
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
 
 
@@ -45,7 +49,9 @@ class Run(RunLoop):
     def __init__(self, config: Config, run_id: Optional[str] = None, dataset=None,
                  progress: Optional[Callable[[str, float], None]] = None, autosave_dir=None,
                  preset: Optional[str] = None):
-        self.id = run_id or uuid.uuid4().hex[:8]
+        # an id is a file name and is shown on pages: letters, digits, "-" and "_" only (a checkpoint's
+        # metadata is not trusted; anything else gets a fresh id)
+        self.id = run_id if isinstance(run_id, str) and RUN_ID.fullmatch(run_id) else uuid.uuid4().hex[:8]
         self.autosave_dir = autosave_dir  # where autosaves go (train.autosave_minutes); None = nowhere
         self.preset = preset  # the preset this run was built from (None: custom settings); shown in lists
         self.max_rate = 0.0  # slow motion: at most this many steps per second while running; 0 = no cap
@@ -71,6 +77,7 @@ class Run(RunLoop):
         self.state, self.message = "ready", ""
         self._running = False
         self.pause_at: Optional[int] = None  # the loop pauses itself once the step count reaches this
+        self.changed_at = -SNAPSHOT_GRACE_STEPS  # step of the newest live change (Run.set)
         self._visual, self._visual_step, self._visual_time = None, -1, 0.0
         self._visual_wanted_until = 0.0
         self._gview: Optional[GeneratorView] = None
@@ -214,8 +221,10 @@ class Run(RunLoop):
         from .checkpoint import load_checkpoint, restore_into
         ckpt = load_checkpoint(path)
         config = ckpt.config.replace(device=device) if device else ckpt.config
+        from .presets import PRESETS
+        preset = ckpt.meta.get("preset")
         run = cls(config, run_id=ckpt.meta.get("run_id") or None, progress=progress,
-                  preset=ckpt.meta.get("preset") or None)
+                  preset=preset if preset in PRESETS else None)
         restore_into(run, ckpt)
         run._restart_rate(run.step)
         if run.step > 0:
@@ -260,6 +269,7 @@ class Run(RunLoop):
             new = self.config.replace(**names)
             self.config = new
             self.config_version += 1
+            self.changed_at = self.trainer.step_count  # snapshots wait until the change has proven harmless
             if self._thread is not None and self._thread.is_alive():
                 self._pending_cfg = new
             else:
@@ -347,7 +357,7 @@ class Run(RunLoop):
             kind = self.diagnostics.kind
             return assess(history, evals if kind == "modes" else None, evals if kind == "classes" else None,
                           output=LOSSES[self.config.loss.loss].output, n_modes=self.diagnostics.n_modes,
-                          n_classes=self.diagnostics.n_classes, message=self.message)
+                          n_classes=self.diagnostics.n_classes, message=self.message, config=self.config.to_dict())
 
     def _restart_rate(self, step: int) -> None:
         """Measure speed from ``step`` on (a new, rolled back or restored run)."""

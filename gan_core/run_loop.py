@@ -18,6 +18,8 @@ from .viz import make_visual
 FLUSH_STEPS, FLUSH_SECONDS = 64, 0.2
 VISUAL_SECONDS = 0.3
 RATE_WINDOW_S = 1.0  # steps/s is measured over about this much training time (steady numbers on screen)
+SNAPSHOT_GRACE_STEPS = 50  # no "good" snapshot this soon after a live change: lr 1.0 on SGD reaches NaN within
+# a few steps, and a snapshot of the exploding weights in between would make Roll back useless
 
 
 class RunLoop:
@@ -166,7 +168,8 @@ class RunLoop:
         if not self._last_flush_finite:
             return
         t = self.config.train
-        self.snapshots.maybe_take(self.trainer, t.snapshot_every)
+        if self.trainer.step_count - self.changed_at >= SNAPSHOT_GRACE_STEPS:
+            self.snapshots.maybe_take(self.trainer, t.snapshot_every)
         due = t.autosave_minutes > 0 and now - self._last_save >= 60.0 * t.autosave_minutes
         if due and self.autosave_dir is not None and self.saved_step != self.trainer.step_count:
             try:

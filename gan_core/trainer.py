@@ -210,7 +210,9 @@ class Trainer:
         with torch.no_grad():
             both = (scores if scores is not None else torch.cat([d_real, d_fake])).detach().view(2, -1)  # (2, B)
             thr = spec.threshold if spec.threshold is not None else both.mean()
-            above = (both > thr).float().mean(1)  # fraction called "real": [of reals, of fakes]
+            # fraction called "real", [of reals, of fakes]; a score exactly at the threshold is undecided and
+            # counts half on each side (a constant D reads 50% / 50%, not 0% / 100%)
+            above = torch.sign(both - thr).mean(1).mul(0.5).add(0.5)
             shown = torch.sigmoid(both) if spec.output == "logit" else both
             parts["d_losses"] = torch.stack([loss_real + loss_fake, loss_real, loss_fake]).detach()
             parts["d_acc"] = (above - self._acc_flip).abs()  # [acc on real, 1 - above on fake]

@@ -93,10 +93,13 @@ def clean_registry():
     """AppTest: every test starts with an empty run registry and leaves no training thread behind."""
     import streamlit as st
     from gan_core.run import stop_all
+    from ui.runs import release_registry
     st.cache_resource.clear()
+    release_registry()
     stop_all(timeout=None)
     yield
     stop_all(timeout=None)
+    release_registry()
     st.cache_resource.clear()
     stop_all(timeout=None)
     assert run_threads() == [], f"training threads still alive: {run_threads()}"
@@ -155,3 +158,14 @@ def chart_with(at, dataset: str) -> dict:
     found = [c for c in vega_charts(at) if dataset in c["data"]]
     assert len(found) == 1, f"expected one chart with dataset {dataset!r}, got {[list(c['data']) for c in vega_charts(at)]}"
     return found[0]
+
+
+def shown(markdown: str) -> str:
+    """What a markdown body reads as on the page: ui.text.plain's backslash escapes and zero-width spaces
+    removed (error texts from users and files are escaped so they cannot render as links or images)."""
+    import re
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
+def error_texts(at) -> list[str]:
+    return [shown(e.value) for e in at.error]

@@ -21,8 +21,8 @@ if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) does no
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from gan_core.presets import preset_config  # noqa: E402
-from helpers_ui import (attached, chart_with, clean_registry, new_session, rendered, run_threads,  # noqa: E402,F401
-                        vega_charts, wait_until)
+from helpers_ui import (attached, chart_with, clean_registry, error_texts, new_session, rendered,  # noqa: E402,F401
+                        run_threads, shown, vega_charts, wait_until)
 from ui.runs import get_registry  # noqa: E402
 
 APP = str(ROOT / "app.py")
@@ -243,7 +243,7 @@ def test_slow_motion_and_pause_at_step():
     assert other.segmented_control(key="ctl_speed").value == 20
     at.number_input(key="ctl_pause_at").set_value(10)  # behind the run: refused, said why
     rendered(at)
-    assert run.pause_at is None and any("not ahead of the run" in e.value for e in at.error)
+    assert run.pause_at is None and any("not ahead of the run" in e for e in error_texts(at))
 
 
 # ---------------------------------------------------------------- reset and the setup dialog: new runs
@@ -368,7 +368,7 @@ def test_bad_settings_show_an_error_naming_the_field(key, value, field):
     widget.set_value(value)
     rendered(at)
     click(at, "btn_setup_start")
-    errors = [e.value for e in at.error]
+    errors = error_texts(at)
     assert any(field in e for e in errors), f"no error naming {field}: {errors}"
     assert attached(at) is run and run.config == config and run.trainer is trainer  # the run stays as it was
     assert at.button(key="btn_setup_start")  # the dialog stays open with the error
@@ -419,7 +419,7 @@ def test_url_names_the_run_and_other_sessions_attach_to_it():
 
     stale = rendered(new_session("no-such-run"))  # an unknown id falls back to the current run
     assert attached(stale) is other
-    assert any("no-such-run" in t.value for t in stale.toast)
+    assert any("no-such-run" in shown(t.value) for t in stale.toast)
 
 
 def test_a_tab_on_a_replaced_run_follows_to_the_new_one():

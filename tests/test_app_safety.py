@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from gan_core.checkpoint import WEIGHTS_FILE  # noqa: E402
 from gan_core.run import stop_all  # noqa: E402
-from helpers_ui import attached, clean_registry, new_session, rendered, wait_until  # noqa: E402,F401
-from ui.runs import get_registry, runs_dir  # noqa: E402
+from helpers_ui import attached, clean_registry, error_texts, new_session, rendered, wait_until  # noqa: E402,F401
+from ui.runs import get_registry, release_registry, runs_dir  # noqa: E402
 
 TOKEN = "s3cret-lecture"
 CONTROL_KEYS = ("btn_start", "btn_step", "btn_dstep", "btn_gstep", "btn_reset", "btn_save")
@@ -52,7 +52,7 @@ def sign_in(at: AppTest, token: str) -> AppTest:
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return error_texts(at)
 
 
 @pytest.fixture(autouse=True)
@@ -211,7 +211,7 @@ def test_a_saved_run_comes_back_after_a_restart():
     step, rid = run.step, run.id
 
     stop_all(timeout=None)  # the app restarts: every run is gone from memory
-    st.cache_resource.clear()
+    release_registry()
     back = rendered(session(rid))  # the same URL (a bookmark, a refresh)
     restored = attached(back)
     assert restored.id == rid and restored.step == step and restored.state == "paused"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers_ui import (chart_specs, clean_registry, force_mode_collapse, new_session, rendered,  # noqa: F401
+from helpers_ui import (chart_specs, clean_registry, error_texts, force_mode_collapse, new_session, rendered,  # noqa: F401
                         values, wait_until)  # also puts the repository root on sys.path
 
 from gan_core.presets import preset_config  # noqa: E402
@@ -205,7 +205,7 @@ def test_latent_lab_checkpoint_source_renders_the_saved_generator(tmp_path, monk
     rendered(at)
     at.text_input(key="ckpt_path").input(str(tmp_path / "nowhere"))
     rendered(at)
-    assert any("no checkpoint at" in e.value for e in at.error)
+    assert any("no checkpoint at" in e for e in error_texts(at))
     at.text_input(key="ckpt_path").input(str(tmp_path / "runs" / "digits7"))
     rendered(at)
     assert not at.error and the_image(at, "G(z), seed 0") == live

@@ -10,7 +10,7 @@ import torch
 from gan_core.data.images import ImageDataset
 from gan_core.data.toy import GAUSS1D_MEAN, ring8_means
 from gan_core.losses import LOSSES
-from gan_core.metrics import STEP_METRICS, grad_norm, mode_coverage
+from gan_core.metrics import STEP_METRICS, grad_norm, mode_coverage, modes_covered
 from gan_core.presets import preset_config
 from gan_core.trainer import Trainer
 
@@ -320,10 +320,21 @@ def test_mode_coverage_hand_placed():
     assert mode_coverage(pts, means, 0.02) == (2, 0.5)
 
 
-@pytest.mark.parametrize("bias, acc_real, acc_fake", [(1.0, 1.0, 0.0), (-1.0, 0.0, 1.0), (0.0, 0.0, 1.0)])
+def test_modes_covered_says_which_modes():
+    means = ring8_means()
+    pts = torch.cat([means[[5, 2, 5]], means[[7]] + torch.tensor([0.05, 0.0]), torch.zeros(1, 2)])
+    captured, hq = modes_covered(pts, means, 0.02)
+    assert captured.tolist() == [2, 5, 7] and hq.tolist() == [True, True, True, True, False]
+    assert mode_coverage(pts, means, 0.02) == (3, pytest.approx(0.8))  # one implementation: counts agree
+    captured, hq = modes_covered(torch.full((4, 2), 50.0), means, 0.02)
+    assert captured.numel() == 0 and not hq.any()
+
+
+@pytest.mark.parametrize("bias, acc_real, acc_fake", [(1.0, 1.0, 0.0), (-1.0, 0.0, 1.0), (0.0, 0.5, 0.5)])
 def test_accuracy_from_a_constant_discriminator(bias, acc_real, acc_fake):
     # D's last layer outputs the constant `bias` for every input: above 0 every sample is called real
-    # (right on reals, wrong on fakes); exactly 0 counts as "fake". Metrics use the scores before D's update.
+    # (right on reals, wrong on fakes); exactly 0 is undecided and counts half right on each side.
+    # Metrics use the scores before D's update.
     tr = ring8(loss="non_saturating")
     with torch.no_grad():
         tr.D.head.weight.zero_()
@@ -334,6 +345,61 @@ def test_accuracy_from_a_constant_discriminator(bias, acc_real, acc_fake):
     assert float(out[M["d_real_mean"]]) == pytest.approx(p) and float(out[M["d_fake_mean"]]) == pytest.approx(p)
     assert math.isnan(float(out[M["g_loss"]])) and math.isnan(float(out[M["g_grad_norm"]]))
 
+
+
+class ConstantD(torch.nn.Module):
+    """A discriminator that gives every input the same score (a learnable constant)."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value = torch.nn.Parameter(torch.tensor(float(value)))
+
+    def forward(self, x, y=None):
+        return self.value + 0.0 * x.flatten(1).sum(1)  # (B,); depends on x (zero gradient) for penalties
+
+
+@pytest.mark.parametrize("loss, value", [("minimax", 0.0), ("non_saturating", 0.0), ("least_squares", 0.5),
+                                         ("hinge", 0.0), ("wgan", 3.0), ("wgan_gp", -2.0)])
+def test_a_discriminator_at_its_threshold_reads_50_percent_on_both_sides(loss, value):
+    # D(x) = 0.5 everywhere (the gauss1d equilibrium): ties count half right, so accuracy does not flip
+    # between 0% and 100% from one step to the next; score losses use the midpoint, which a constant equals
+    tr = ring8(loss=loss)
+    tr.D = ConstantD(value)
+    for _ in range(3):
+        out = tr.step("d")
+        assert float(out[M["d_acc_real"]]) == 0.5 and float(out[M["d_acc_fake"]]) == 0.5
+    out = tr.step()
+    assert float(out[M["d_acc_real"]]) == 0.5 and float(out[M["d_acc_fake"]]) == 0.5
+
+
+class ShiftD(torch.nn.Module):
+    """D(x) = x - shift on 1D data: calls "real" everything right of ``shift``."""
+
+    def __init__(self, shift: float):
+        super().__init__()
+        self.shift = torch.nn.Parameter(torch.tensor(float(shift)))
+
+    def forward(self, x, y=None):
+        return x.flatten(1)[:, 0] - self.shift  # (B,)
+
+
+@pytest.mark.parametrize("fake_at, acc_fake", [(0.0, 1.0), (6.0, 0.0)])
+def test_accuracies_of_a_deciding_discriminator_are_unchanged(fake_at, acc_fake):
+    # gauss1d reals ~ N(4, 0.5); D calls "real" whatever lies right of 4: about half of the reals, each
+    # counted exactly as before (no ties); G outputs one point, left (all fakes spotted) or right of 4
+    tr = Trainer(preset_config("gauss1d", seed=0, batch_size=512))
+    tr.D = ShiftD(4.0)
+    with torch.no_grad():
+        last = tr.G.net[-1]
+        last.weight.zero_()
+        last.bias.fill_(fake_at)
+    replay = torch.Generator().set_state(tr.gen.get_state())  # the step's first draw is the real batch
+    real, _ = tr.data.sample(512, replay, tr.device)
+    expected = float((real[:, 0] > 4.0).float().mean())
+    assert 0.3 < expected < 0.7
+    out = tr.step("d")
+    assert float(out[M["d_acc_real"]]) == pytest.approx(expected, abs=1e-6)
+    assert float(out[M["d_acc_fake"]]) == acc_fake
 
 def test_grad_norm():
     a = torch.nn.Parameter(torch.zeros(2))

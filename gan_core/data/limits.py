@@ -5,6 +5,10 @@
     GAN_PLAYGROUND_MAX_TOTAL_MB   uncompressed megabytes read per set      (default 512)
     GAN_PLAYGROUND_MAX_PIXELS     pixels per image, checked before decode  (default 40000000)
     GAN_PLAYGROUND_MAX_UPLOAD_MB  size of one uploaded file in the app     (default 200)
+    GAN_PLAYGROUND_MAX_DECODE_S   seconds spent decoding one set's images  (default 60)
+
+A zip's member count and central-directory size are read from its end record and checked before the
+directory itself is parsed (at most max(1 MiB, 512 bytes x GAN_PLAYGROUND_MAX_ENTRIES) of directory).
 
 A bad value is a ValueError naming the variable and its range, like a bad config field.
 """
@@ -15,7 +19,9 @@ from dataclasses import dataclass, fields
 
 ENV_PREFIX = "GAN_PLAYGROUND_"
 RANGES = {"max_files": (1, 10_000_000), "max_entries": (1, 100_000_000), "max_total_mb": (1, 1_000_000),
-          "max_pixels": (1, 10**10), "max_upload_mb": (1, 100_000)}
+          "max_pixels": (1, 10**10), "max_upload_mb": (1, 100_000), "max_decode_s": (1, 86_400)}
+CD_BYTES_PER_ENTRY = 512  # central-directory bytes allowed per permitted zip member (46 + name + extras)
+CD_MIN_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class UploadLimits:
     max_total_mb: int = 512
     max_pixels: int = 40_000_000
     max_upload_mb: int = 200
+    max_decode_s: int = 60  # decoding stops with a clear error after this long (pixel-dense PNGs are slow)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -36,6 +43,10 @@ class UploadLimits:
     @property
     def max_total_bytes(self) -> int:
         return self.max_total_mb * 2**20
+
+    @property
+    def max_central_directory_bytes(self) -> int:
+        return max(CD_MIN_BYTES, CD_BYTES_PER_ENTRY * self.max_entries)
 
     @classmethod
     def from_env(cls, environ=None) -> "UploadLimits":
