@@ -18,10 +18,14 @@ st.set_page_config(page_title="GAN Playground", page_icon="🎛️", layout="wid
 import pandas  # noqa: E402,F401  (the live charts; also used by Plotly)
 
 import ui.live  # noqa: E402,F401
+from ui import guard  # noqa: E402
 from ui.layout import apply_css  # noqa: E402  (set_page_config must come first)
-
+from ui.lecture import can_control  # noqa: E402
 from ui.runs import attached_run  # noqa: E402
 from ui.status import status_line  # noqa: E402
+
+guard.install()  # lecture mode: bound what a viewer's raw websocket messages can cost (ui/guard.py)
+guard.lower_viewer_priority(not can_control())
 
 TRAIN = st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True)
 page = st.navigation([
@@ -34,5 +38,4 @@ page = st.navigation([
 apply_css()
 run = attached_run()
 status_line(run.id, train_page=page.url_path == TRAIN.url_path)
-
 page.run()

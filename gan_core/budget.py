@@ -6,7 +6,7 @@ minutes per step. ``check`` refuses such a run with one line saying what to shri
 
     from gan_core import budget
     cfg = preset_config("mnist")
-    budget.check(cfg, budget.data_shape_for(cfg), "cpu")      # None, or ValueError naming the fields
+    budget.check(cfg, budget.data_shape_for(cfg), "cpu")      # the Estimate, or ValueError naming the fields
     est = budget.estimate(cfg, budget.data_shape_for(cfg))    # Estimate(parameters=..., step_bytes=...)
 
 How the numbers are made (rough by design, meant to be within a small factor of the real peak):
@@ -34,9 +34,10 @@ import torch.nn as nn
 
 from .config import Config
 
-# Conservative sustained float32 throughput of one training step (FLOP/s). Measured on a 2-core laptop-class
-# CPU: small convnets and MLPs reach 10-30 GFLOP/s in this loop, so 5e9 over-estimates the time 2-6x;
-# CUDA: 5 TFLOP/s is well under what any recent GPU sustains for these (small, memory-bound) layers.
+# Conservative sustained float32 throughput of one training step (FLOP/s). Measured on a 2-core cloud CPU with
+# the Trainer's thread settings: MLPs and small DCGANs reached 14-36 GFLOP/s (tiny toy MLPs ~4, but their steps
+# take milliseconds), so 10 GFLOP/s over-estimates step times ~1.5-4x; CUDA: 5 TFLOP/s is well under what any
+# recent GPU sustains for these layers.
 CPU_FLOPS = 10e9
 CUDA_FLOPS = 5e12
 MAX_STEP_SECONDS = 20.0  # refuse a run whose one step is estimated to take longer than this
@@ -320,11 +321,12 @@ def _resolve(device) -> torch.device:
 
 
 def check(cfg: Config, data_shape: tuple, device: Union[str, torch.device], num_classes: Optional[int] = None,
-          *, data_loaded: bool = False, free: Optional[int] = None,
+          *, data_loaded: bool = False, models_built: bool = False, free: Optional[int] = None,
           max_seconds: float = MAX_STEP_SECONDS) -> Estimate:
     """Refuse (ValueError, one line) a run that does not fit ``device``'s free memory or whose one step would
     take longer than ``max_seconds``; returns the Estimate when it fits. ``data_loaded``: the dataset is
-    already in memory (then it is not counted again); ``free`` overrides the measured free bytes."""
+    already in memory; ``models_built``: so are the weights, gradients and optimiser state (a live change of
+    train.batch_size): what already exists is not counted again. ``free`` overrides the measured free bytes."""
     dev = _resolve(device)
     est = estimate(cfg, data_shape, num_classes)
     B = cfg.train.batch_size
@@ -333,18 +335,20 @@ def check(cfg: Config, data_shape: tuple, device: Union[str, torch.device], num_
     fields = _shrink_fields(cfg)
     if free is not None:
         allowed = free * MEMORY_HEADROOM
-        fixed = est.param_bytes + est.grad_bytes + est.optimizer_bytes + data
+        fixed = (0 if models_built else est.param_bytes + est.grad_bytes + est.optimizer_bytes) + data
         per_sample = est.activation_bytes / B
         need = fixed + est.activation_bytes
         if need > allowed:
-            what = "one training step" + (" and its data" if data else "")
+            what = "one training step" + (" and its data" if data >= need / 4 else "")
             b = _try_batch(B, lambda b: fixed + per_sample * b <= allowed)
             if b:
                 fix = f"lower train.batch_size (try {b}) or {fields}"
             else:
-                fix = (f"the weights, gradients and optimiser state alone need {_gb(fixed - data)}"
-                       + (f" and the data {_gb(data)}" if data else "")
-                       + f": lower {fields} (and train.batch_size" + (", data.max_images)" if data else ")"))
+                big_data = data >= need / 4
+                fix = (f"the weights, gradients and optimiser state alone need "
+                       f"{_gb(est.param_bytes + est.grad_bytes + est.optimizer_bytes)}"
+                       + (f" and the data {_gb(data)}" if big_data else "")
+                       + f": lower {fields} (and train.batch_size" + (", data.max_images)" if big_data else ")"))
             raise ValueError(f"this run needs about {_gb(need)} for {what} but {_gb(free)} are free on {dev.type}"
                              f"; {fix}")
     seconds = est.seconds_on(dev)

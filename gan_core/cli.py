@@ -8,6 +8,11 @@
 ``train`` prints progress to stderr and one final JSON line to stdout (the last step's metrics,
 steps_per_s, samples_per_s and, for 2D mixtures, modes_covered and hq_fraction). Any bad argument exits
 non-zero with a one-line ``error: ...`` message, never a traceback.
+
+Saving (``--out``) never costs the result: a failed autosave (a full disk, say) is reported on stderr as
+``warning: ...`` when it happens, even with --quiet, and training goes on; a failed final save still prints
+the JSON line (with ``save_error`` and ``saved_step``, the step of the newest checkpoint that did get
+written) and then exits 1 with one ``error: ...`` line.
 """
 from __future__ import annotations
 
@@ -140,9 +145,16 @@ def cmd_train(args) -> int:
     t0 = time.perf_counter()
     run.start()
     last_print = t0
+    seen, autosave_error = "", None
     try:
         while run.state == "running":
             time.sleep(0.05)
+            with run._lock:
+                state, message = run.state, run.message
+            if state == "running" and message and message != seen:  # the run goes on: a note (failed autosave)
+                print(f"warning: step {run.step}: {message}", file=sys.stderr, flush=True)
+                autosave_error = message if message.startswith("Autosave") else autosave_error
+            seen = message
             if not args.quiet and time.perf_counter() - last_print > 2.0:
                 last = run.latest()
                 print(f"step {run.step}/{start_step + args.steps}  d_loss {last['d_loss']:.3f}  "
@@ -168,9 +180,21 @@ def cmd_train(args) -> int:
                 result[name] = int(result[name])
     if snap["message"] and snap["state"] != "finished":
         result["message"] = snap["message"]
+    if autosave_error:
+        result["autosave_error"] = autosave_error
+    save_error = None
     if args.out:
-        result["checkpoint"] = str(run.save(args.out))
-    print(json.dumps(_json_safe(result), allow_nan=False))
+        try:
+            result["checkpoint"] = str(run.save(args.out))
+        except (OSError, ValueError, RuntimeError) as exc:  # a full disk, a refused folder: keep the result
+            save_error = f"final save to {args.out} failed: {exc}"
+            result["save_error"], result["saved_step"] = save_error, run.saved_step
+    print(json.dumps(_json_safe(result), allow_nan=False), flush=True)
+    if save_error:
+        stale = (f"the checkpoint there is from step {run.saved_step}" if run.saved_step is not None
+                 else "no checkpoint of this run was written")
+        print(f"error: {save_error}; {stale} (this run trained to step {run.step})", file=sys.stderr, flush=True)
+        return 1
     return 0 if snap["state"] == "finished" else 1
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 
+from . import budget
 from .config import LIVE_FIELDS, Config, resolve_key
 from .diagnostics import Diagnostics
 from .health import assess
@@ -267,6 +268,10 @@ class Run(RunLoop):
             raise ValueError(f"{', '.join(frozen)} cannot change during a run; change the setup and press Reset")
         with self._lock:
             new = self.config.replace(**names)
+            if new.train.batch_size != self.config.train.batch_size:  # more memory per step: does it fit?
+                tr = self.trainer
+                budget.check(new, tr.data_shape, tr.device, tr.data.num_classes, data_loaded=True,
+                             models_built=True)
             self.config = new
             self.config_version += 1
             self.changed_at = self.trainer.step_count  # snapshots wait until the change has proven harmless

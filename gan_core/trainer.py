@@ -17,10 +17,11 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
+from . import budget
 from .config import Config
 from .data import load_dataset
 from .losses import PENALTIES, get_loss
-from .metrics import STEP_METRICS, grad_norm
+from .metrics import grad_norm
 from .models import build_models
 
 # Step metrics in groups, in STEP_METRICS order: (group, length); the step concatenates them once.
@@ -66,12 +67,16 @@ class Trainer:
     def __init__(self, cfg: Config, dataset=None, progress: Optional[Callable[[str, float], None]] = None):
         self.cfg = cfg
         self.device = resolve_device(cfg.train.device)
+        if dataset is None:  # refuse what cannot fit or never finishes a step, before a slow data load
+            budget.check(cfg, budget.data_shape_for(cfg), self.device)
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads(cfg))
         data = dataset if dataset is not None else load_dataset(cfg.data, progress)
         self.data = data.to(self.device) if hasattr(data, "to") else data
         self.is_image = not cfg.data.is_toy
         self.data_shape = tuple(self.data.shape) if self.is_image else (self.data.dim,)
+        if dataset is not None:
+            budget.check(cfg, self.data_shape, self.device, self.data.num_classes, data_loaded=True)
         self.num_classes = self.data.num_classes if cfg.model.conditional else 0
         with _INIT_LOCK:
             torch.manual_seed(cfg.train.seed)

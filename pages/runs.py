@@ -6,6 +6,7 @@ import streamlit as st
 from ui.lecture import VIEWER_NOTE, can_control
 from ui.runs import attached_run
 from ui.runs_view import confirm_delete, live_runs, saved_runs
+from ui.text import plain
 
 run = attached_run()
 st.title("Runs")
@@ -19,6 +20,6 @@ live_runs(run.id)
 st.divider()
 saved_runs()
 if st.session_state.get("_runs_error"):
-    st.error(st.session_state.pop("_runs_error"))
+    st.error(plain(st.session_state.pop("_runs_error")))
 if st.session_state.get("_delete"):
     confirm_delete(*st.session_state["_delete"])

@@ -7,9 +7,13 @@ from ui.live import live_panel
 from ui.live_params import live_hyperparameters
 from ui.runs import attached_run
 from ui.setup import setup_dialog
+from ui.text import plain
 
 run = attached_run()
 control_bar(run)
+notes = list(getattr(run.trainer.data, "notes", None) or [])  # e.g. files of a folder that were skipped
+if notes:
+    st.warning(plain(" · ".join(notes)), icon=":material/warning:")
 live_panel(run)
 live_hyperparameters(run)
 dialog = st.session_state.get("_dialog")

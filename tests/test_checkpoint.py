@@ -250,3 +250,181 @@ def test_random_bytes_refused(tmp_path, no_unpickling):
     (tmp_path / WEIGHTS_FILE).write_bytes(os.urandom(256))
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path)
+
+
+# ---------------------------------------------------------------- hostile checkpoints: one line each
+
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory):
+    """A real 2-step ring8 checkpoint (tensors, metadata) that each test below damages in one way."""
+    out = tmp_path_factory.mktemp("good")
+    trained_run(steps=2).save(out)
+    ck = load_checkpoint(out)
+    return dict(ck.tensors), dict(ck.meta)
+
+
+def forge(folder, good, meta=None, tensors=None, drop=()):
+    """Write ``good`` with some metadata fields / tensors replaced (or dropped) as a checkpoint in ``folder``."""
+    t, m = dict(good[0]), dict(good[1])
+    t.update(tensors or {})
+    m.update(meta or {})
+    for key in drop:
+        t.pop(key, None)
+        m.pop(key, None)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in t.items()}, str(folder / WEIGHTS_FILE), metadata=m)
+    return folder
+
+
+def history_len(good):
+    return good[0]["history/step"].shape[0]
+
+
+BAD_META = {
+    "step_negative": ({"step": "-5"}, "step = -5 is out of range"),
+    "step_float": ({"step": "2.5"}, "step = '2.5' is not a whole number"),
+    "step_words": ({"step": "many\nlines"}, "not a whole number"),
+    "stride_zero": ({"history_stride": "0"}, "history_stride = 0 is out of range"),
+    "evals_stride_negative": ({"evals_stride": "-1"}, "evals_stride = -1"),
+    "d_updates_negative": ({"d_updates": "-3"}, "d_updates = -3"),
+    "data_shape_number": ({"data_shape": "5"}, "data_shape = '5' must be a list"),
+    "data_shape_dict": ({"data_shape": '{"a": 1}'}, "data_shape"),
+    "data_shape_zero": ({"data_shape": "[0]"}, "data_shape"),
+    "data_shape_4d": ({"data_shape": "[1, 2, 2, 2]"}, "data_shape"),
+    "data_shape_huge": ({"data_shape": "[3, 100000, 100000]"}, "data_shape"),
+    "data_shape_strings": ({"data_shape": '["2"]'}, "data_shape"),
+    "data_shape_bool": ({"data_shape": "[true, 2]"}, "data_shape"),
+    "data_shape_not_json": ({"data_shape": "[2"}, "not valid JSON"),
+    "num_classes_negative": ({"num_classes": "-1"}, "num_classes = -1"),
+    "num_classes_huge": ({"num_classes": "99999999"}, "num_classes"),
+    "class_names_numbers": ({"class_names": "[1, 2]"}, "class_names must be a list of strings"),
+    "class_names_count": ({"class_names": '["a", "b"]'}, "class_names but num_classes = 0"),
+    "run_id_path": ({"run_id": "../../etc"}, "run_id"),
+    "saved_at_nan": ({"saved_at": "nan"}, "saved_at"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_META))
+def test_bad_metadata_is_one_line_checkpoint_error(tmp_path, good_checkpoint, name, no_unpickling):
+    meta, words = BAD_META[name]
+    folder = forge(tmp_path / name, good_checkpoint, meta=meta)
+    for load in (load_checkpoint, Run.from_checkpoint, checkpoint.generator_from_checkpoint):
+        with pytest.raises(CheckpointError) as info:
+            load(folder)
+        assert "\n" not in str(info.value) and words in str(info.value), str(info.value)
+    entry = checkpoint.list_checkpoints(tmp_path)[0]  # the runs list shows it as unreadable, not a crash
+    assert "error" in entry
+
+
+def _bad_tensors(good):
+    t = good[0]
+    n = history_len(good)
+    g_key = next(k for k in t if k.startswith("G/") and k.endswith("weight"))
+    opt_key = next(k for k in t if k.startswith("opt_g/") and k.endswith("exp_avg"))
+    return {
+        "rng_float": (dict(tensors={"rng/train": t["rng/train"].float()}), "rng/train must be a non-empty 1-D uint8"),
+        "rng_2d": (dict(tensors={"rng/eval": t["rng/eval"].view(2, -1)}), "rng/eval must be"),
+        "rng_short": (dict(tensors={"rng/train": t["rng/train"][:16]}), "rng/train has 16 bytes"),
+        "rng_one_missing": (dict(drop=["rng/eval"]), "not the other RNG state"),
+        "history_ragged": (dict(tensors={"history/d_loss": t["history/d_loss"][: n - 1]}), "different lengths"),
+        "history_2d": (dict(tensors={"history/g_loss": t["history/g_loss"].view(1, -1)}), "1-D float"),
+        "history_ints": (dict(tensors={"history/step": t["history/step"].long()}), "1-D float"),
+        "weight_shape": (dict(tensors={g_key: torch.zeros(3, 3)}), "has shape [3, 3], the config's model needs"),
+        "weight_dtype": (dict(tensors={g_key: t[g_key].double()}), "has dtype torch.float64"),
+        "weight_ints": (dict(tensors={g_key: t[g_key].to(torch.int32)}), "weights are floats"),
+        "weight_missing": (dict(drop=[g_key]), "is missing"),
+        "weight_extra": (dict(tensors={"G/evil.weight": torch.zeros(2)}), "unexpected tensor G/evil.weight"),
+        "opt_shape": (dict(tensors={opt_key: torch.zeros(7)}), "its parameter is"),
+        "opt_index": (dict(tensors={"opt_g/999/exp_avg": torch.zeros(2)}), "parameter 999"),
+        "opt_name": (dict(tensors={"opt_d/x/step": torch.zeros(1)}), "is not <opt>/<index>/<name>"),
+        "opt_step_negative": (dict(tensors={opt_key.replace("exp_avg", "step"): torch.tensor(-1.0)}), ">= 0"),
+        "opt_wrong_kind": (dict(tensors={opt_key.replace("exp_avg", "momentum_buffer"): t[opt_key].clone()}),
+                           "not the state of a Adam optimiser"),
+    }
+
+
+BAD_TENSOR_NAMES = ["rng_float", "rng_2d", "rng_short", "rng_one_missing", "history_ragged", "history_2d",
+                    "history_ints", "weight_shape", "weight_dtype", "weight_ints", "weight_missing", "weight_extra",
+                    "opt_shape", "opt_index", "opt_name", "opt_step_negative", "opt_wrong_kind"]
+
+
+@pytest.mark.parametrize("name", BAD_TENSOR_NAMES)
+def test_bad_tensors_are_one_line_checkpoint_error(tmp_path, good_checkpoint, name, no_unpickling):
+    change, words = _bad_tensors(good_checkpoint)[name]
+    folder = forge(tmp_path / name, good_checkpoint, **change)
+    with pytest.raises(CheckpointError) as info:
+        Run.from_checkpoint(folder)
+    assert "\n" not in str(info.value) and words in str(info.value), str(info.value)
+
+
+def test_the_good_checkpoint_itself_loads(tmp_path, good_checkpoint):
+    run = Run.from_checkpoint(forge(tmp_path / "ok", good_checkpoint))
+    assert run.step == 2 and checkpoint.generator_from_checkpoint(tmp_path / "ok").step == 2
+
+
+def test_symlinked_run_folder_is_refused_for_saving_and_loading(tmp_path, good_checkpoint):
+    outside = tmp_path / "outside"
+    forge(outside, good_checkpoint)
+    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "abc").symlink_to(outside, target_is_directory=True)
+    run = trained_run(steps=3)
+    with pytest.raises(checkpoint.UnsafeCheckpointPath) as info:
+        run.save(runs / "abc")
+    assert isinstance(info.value, OSError) and "symbolic link" in str(info.value) and "\n" not in str(info.value)
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before  # nothing written through the link
+    with pytest.raises(CheckpointError, match="symbolic link"):
+        load_checkpoint(runs / "abc")
+    with pytest.raises(CheckpointError, match="symbolic link"):
+        Run.from_checkpoint(runs / "abc")
+    assert "symbolic link" in checkpoint.list_checkpoints(runs)[0]["error"]
+
+
+def test_symlinked_checkpoint_files_are_refused(tmp_path, good_checkpoint):
+    outside = tmp_path / "secret.safetensors"
+    forge(tmp_path / "src", good_checkpoint)
+    outside.write_bytes((tmp_path / "src" / WEIGHTS_FILE).read_bytes())
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / WEIGHTS_FILE).symlink_to(outside)
+    (tmp_path / "victim.txt").write_text("keep me")
+    (folder / CONFIG_FILE).symlink_to(tmp_path / "victim.txt")
+    for target in (folder, folder / WEIGHTS_FILE):
+        with pytest.raises(CheckpointError, match="symbolic link"):
+            load_checkpoint(target)
+    run = trained_run(steps=3)
+    with pytest.raises(checkpoint.UnsafeCheckpointPath):
+        run.save(folder)
+    assert (tmp_path / "victim.txt").read_text() == "keep me"
+    assert outside.read_bytes() == (tmp_path / "src" / WEIGHTS_FILE).read_bytes()
+    with pytest.raises(checkpoint.UnsafeCheckpointPath):  # the low-level writer refuses a link too
+        checkpoint.atomic_write(folder / CONFIG_FILE, b"x")
+    assert (tmp_path / "victim.txt").read_text() == "keep me"
+
+
+def test_a_refused_autosave_folder_does_not_stop_training(tmp_path, monkeypatch):
+    """UnsafeCheckpointPath is an OSError: the loop reports it like a full disk and trains on."""
+    refused = []
+    real_save = checkpoint.save_checkpoint
+
+    def save(run, out):
+        try:
+            return real_save(run, out)
+        except checkpoint.UnsafeCheckpointPath as exc:
+            refused.append(exc)
+            raise
+
+    monkeypatch.setattr(checkpoint, "save_checkpoint", save)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    run = Run.from_preset("gauss1d", batch_size=16, autosave_minutes=0.0001)
+    run.autosave_dir = tmp_path / "link"
+    run.run_steps(300)
+    deadline = time.monotonic() + 30
+    while run.state == "running" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run.stop(timeout=None)
+    assert run.state != "error" and run.step == 300
+    assert refused, "no autosave was attempted"
+    assert list((tmp_path / "real").iterdir()) == []

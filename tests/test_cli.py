@@ -211,3 +211,146 @@ def test_config_and_resume_errors_are_one_line(tmp_path, capsys, args, words):
     rc = main(["train", "--steps", "5", *[a.format(dir=tmp_path) for a in args]])
     err = capsys.readouterr().err
     assert rc != 0 and len(err.strip().splitlines()) == 1 and err.startswith("error:") and words in err, err
+
+
+# ---------------------------------------------------------------- hostile checkpoints and full disks
+
+def _forge_checkpoints(root: Path) -> dict:
+    """A real ring8 checkpoint and damaged copies of it: {case: folder}."""
+    from safetensors.torch import save_file
+    from gan_core.run import Run
+    run = Run.from_preset("ring8", batch_size=16)
+    for _ in range(2):
+        run.step_once()
+    run.stop(timeout=None)
+    run.save(root / "good")
+    ck = load_checkpoint(root / "good")
+    cases = {"rng_float": ({"rng/train": ck.tensors["rng/train"].float()}, {}),
+             "step_negative": ({}, {"step": "-5"}),
+             "data_shape_not_list": ({}, {"data_shape": "5"}),
+             "stride_zero": ({}, {"history_stride": "0"})}
+    out = {}
+    for name, (tensors, meta) in cases.items():
+        (root / name).mkdir()
+        save_file({**ck.tensors, **tensors}, str(root / name / WEIGHTS_FILE), metadata={**ck.meta, **meta})
+        out[name] = root / name
+    (root / "linked").symlink_to(root / "good", target_is_directory=True)
+    out["linked"] = root / "linked"
+    return out
+
+
+SUBPROCESS_CASES = {("train", "rng_float"), ("evaluate", "step_negative")}  # each costs a torch import; all
+# cases run in-process below through the same main()
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forged")
+    folders = _forge_checkpoints(root)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "GAN_PLAYGROUND_DATA": str(root / "data")}
+    cmds = {}
+    for command, case in SUBPROCESS_CASES:
+        cmds[(command, case)] = (["train", "--resume", str(folders[case]), "--steps", "5", "--quiet"]
+                                 if command == "train" else ["evaluate", "--run", str(folders[case]), "--quiet"])
+    procs = {k: subprocess.Popen([sys.executable, "-m", "gan_core", *a], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for k, a in cmds.items()}
+    results = {}
+    try:
+        for k, p in procs.items():
+            results[k] = (*p.communicate(timeout=120), p.returncode)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+    return folders, results
+
+
+@pytest.mark.parametrize("command, case", sorted(SUBPROCESS_CASES))
+def test_bad_checkpoints_fail_with_one_line_in_a_subprocess(forged, command, case):
+    stdout, stderr, rc = forged[1][(command, case)]
+    assert rc != 0 and "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), stderr
+    assert str(forged[0][case]) in lines[0]
+    assert stdout.strip() == ""
+
+
+@pytest.mark.parametrize("case, words", [("rng_float", "uint8"), ("step_negative", "step = -5"),
+                                         ("data_shape_not_list", "data_shape"), ("stride_zero", "history_stride"),
+                                         ("linked", "symbolic link")])
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_bad_checkpoints_fail_with_one_line_in_process(forged, capsys, case, words, command):
+    from gan_core.cli import main
+    folder = str(forged[0][case])
+    args = (["train", "--resume", folder, "--steps", "5", "--quiet"] if command == "train"
+            else ["evaluate", "--run", folder, "--quiet"])
+    assert main(args) != 0  # step = -5 used to mean max_steps 0 = train forever
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], captured.err
+    assert captured.out == ""
+
+
+def _disk_fills_after(monkeypatch, ok_calls: int):
+    """Every atomic write after the first ``ok_calls`` fails with ENOSPC, as on a full disk."""
+    from gan_core import checkpoint
+    real, calls = checkpoint.atomic_write, []
+
+    def write(path, data):
+        calls.append(path)
+        if len(calls) > ok_calls:
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(checkpoint, "atomic_write", write)
+    return calls
+
+
+def test_disk_full_autosaves_are_reported_and_the_final_save_failure_keeps_the_json(tmp_path, capsys, monkeypatch):
+    from gan_core.cli import main
+    calls = _disk_fills_after(monkeypatch, 0)
+    rc = main(["train", "--preset", "gauss1d", "--steps", "400", "--quiet", "--set", "batch_size=16",
+               "--set", "autosave_minutes=0.0001", "--out", str(tmp_path / "r")])
+    captured = capsys.readouterr()
+    assert rc == 1 and len(calls) >= 2  # autosaves were tried during training, then the final save
+    res = last_json(captured.out)
+    assert res["step"] == 400 and res["state"] == "finished"  # it trained to the end regardless
+    assert "No space left on device" in res["save_error"] and res["saved_step"] is None
+    assert "No space left on device" in res["autosave_error"]
+    err = captured.err.strip().splitlines()
+    assert "Traceback" not in captured.err
+    assert err[0].startswith("warning: step ") and "Autosave" in err[0] and "[Errno 28]" in err[0], err
+    assert err[-1].startswith("error: final save to") and "no checkpoint of this run was written" in err[-1]
+    assert [e for e in err if e.startswith("error:")] == [err[-1]]
+    assert not (tmp_path / "r" / WEIGHTS_FILE).exists()
+
+
+def test_failed_autosaves_with_a_good_final_save_exit_zero(tmp_path, capsys, monkeypatch):
+    from gan_core import checkpoint
+    from gan_core.cli import main
+    real = checkpoint.atomic_write
+    state = {"full": True}
+
+    def write(path, data):
+        if state["full"]:
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(checkpoint, "atomic_write", write)
+    import gan_core.run as run_mod
+    real_save = run_mod.Run.save
+
+    def save(self, out_dir=None):  # the disk frees up before the final save
+        state["full"] = False
+        return real_save(self, out_dir)
+
+    monkeypatch.setattr(run_mod.Run, "save", save)
+    rc = main(["train", "--preset", "gauss1d", "--steps", "300", "--quiet", "--set", "batch_size=16",
+               "--set", "autosave_minutes=0.0001", "--out", str(tmp_path / "r")])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    res = last_json(captured.out)
+    assert "save_error" not in res and res["checkpoint"] == str(tmp_path / "r" / WEIGHTS_FILE)
+    assert "No space left on device" in res["autosave_error"]
+    assert captured.err.startswith("warning: step ") and "error:" not in captured.err
+    assert load_checkpoint(tmp_path / "r").step == 300

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import struct
 import urllib.error
 import zipfile
@@ -386,3 +387,106 @@ def test_sample_reproducible_and_to():
     assert x.shape == (5, 1, 4, 4) and y is None
     moved = ds.to("cpu")
     assert moved is not ds and moved.shape == (1, 4, 4) and moved.dim == 16 and moved.labels is not None
+
+
+# ---------------------------------------------------------------- 16-bit images, skip reports, odd names, time
+
+def png16(values: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(values.astype(np.uint16)).save(buf, "PNG")  # mode I;16: a 16-bit greyscale PNG
+    return buf.getvalue()
+
+
+def as_bytes(ds: ImageDataset) -> np.ndarray:
+    return ((ds.images + 1) / 2 * 255).round().to(torch.int64).numpy()
+
+
+def test_16_bit_png_keeps_its_tones(tmp_path):
+    ramp = (np.arange(64).reshape(8, 8) * 1040)  # 0 .. 65520
+    z = _write_zip(tmp_path / "x.zip", {"ramp.png": png16(ramp), "mid.png": png16(np.full((8, 8), 32896)),
+                                         "eight.png": png("L", (8, 8), 128)})
+    ds = load_folder(z, image_size=8, channels=1)
+    eight, mid, ramp_img = as_bytes(ds)[:, 0]  # sorted by name
+    assert (eight == 128).all()
+    assert (mid == 128).all()  # 32896 / 257 = 128, not white (255) as before
+    np.testing.assert_array_equal(ramp_img, np.rint(ramp / 257.0))
+    rgb = as_bytes(load_folder(z, image_size=8, channels=3))
+    assert (rgb[1] == 128).all()  # grey to RGB goes through the same scaling
+
+
+def test_skipped_files_are_reported_not_dropped_silently(tmp_path):
+    files = {"a.png": png("L", (8, 8), 10), "b.png": png("L", (8, 8), 20), "broken.png": b"\x89PNG garbage",
+             "notes.txt": b"hello", "empty.jpg": b""}
+    root = _write_tree(tmp_path / "imgs", files)
+    said = []
+    ds = load_folder(root, image_size=8, channels=1, progress=lambda msg, f: said.append(msg))
+    assert len(ds) == 2
+    assert sorted(n for n, _ in ds.skipped) == ["broken.png", "empty.jpg", "notes.txt"]
+    assert len(ds.notes) == 1 and "\n" not in ds.notes[0]
+    assert ds.notes[0].startswith("3 of 5 file(s) skipped") and "not a readable image" in ds.notes[0]
+    assert ds.notes[0] in said  # the CLI prints progress lines: the report reaches it too
+    assert ds.to("cpu").notes == ds.notes  # survives the Trainer's move to its device
+    ok = load_folder(_write_tree(tmp_path / "ok", {"a.png": png("L", (8, 8), 1)}), image_size=8)
+    assert ok.notes == [] and ok.skipped == []
+    many = _write_tree(tmp_path / "many", {**{f"bad{i}.png": b"x" for i in range(6)}, "a.png": png("L", (8, 8), 0)})
+    note = load_folder(many, image_size=8).notes[0]
+    assert note.startswith("6 of 7") and note.endswith("and 3 more)") and note.count("bad") == 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a file system that takes arbitrary bytes in names")
+def test_non_utf8_folder_names_never_raise_and_print_cleanly(tmp_path):
+    root = os.fsencode(tmp_path / "odd")
+    for sub in (b"caf\xe9", b"dog"):
+        os.makedirs(os.path.join(root, sub))
+        with open(os.path.join(root, sub, b"ok\xff.png"), "wb") as f:
+            f.write(png("L", (8, 8), 50))
+    with open(os.path.join(root, b"dog", b"bad\xfe.png"), "wb") as f:
+        f.write(b"not a png")
+    ds = load_folder(os.fsdecode(root), image_size=8, channels=1)
+    assert len(ds) == 2 and ds.class_names == ["caf\ufffd", "dog"]
+    text = " ".join(ds.class_names + ds.notes + [n for n, _ in ds.skipped])
+    text.encode("utf-8")  # what a browser page or a safetensors header needs; surrogates would raise here
+    assert "bad\ufffd.png" in ds.notes[0]
+    os.remove(os.path.join(root, b"caf\xe9", b"ok\xff.png"))
+    os.remove(os.path.join(root, b"dog", b"ok\xff.png"))
+    with pytest.raises(DataError) as info:
+        load_folder(os.fsdecode(root), image_size=8)
+    str(info.value).encode("utf-8")
+    assert "bad\ufffd.png" in str(info.value)
+
+
+def test_decoding_stops_after_the_time_budget(tmp_path, monkeypatch):
+    from gan_core.data import images
+    from gan_core.data.limits import UploadLimits
+    root = _write_tree(tmp_path / "imgs", {f"{i:02d}.png": png("L", (8, 8), i) for i in range(20)})
+    clock = iter(range(0, 10_000, 2))  # each image "takes" 2 s, like a pixel-dense 9 MB PNG
+    monkeypatch.setattr(images.time, "monotonic", lambda: next(clock))
+    with pytest.raises(DataError) as info:
+        load_folder(root, image_size=8, limits=UploadLimits(max_decode_s=7))
+    msg = str(info.value)
+    assert "GAN_PLAYGROUND_MAX_DECODE_S" in msg and "over 7 s" in msg and "after 3 of 20 files" in msg, msg
+    monkeypatch.undo()
+    monkeypatch.setenv("GAN_PLAYGROUND_MAX_DECODE_S", "0")
+    with pytest.raises(ValueError, match="GAN_PLAYGROUND_MAX_DECODE_S = 0"):
+        load_folder(root, image_size=8)
+    monkeypatch.setenv("GAN_PLAYGROUND_MAX_DECODE_S", "60")
+    assert len(load_folder(root, image_size=8)) == 20
+
+
+def test_loading_can_be_cancelled_between_files(tmp_path):
+    import threading
+    from gan_core.data.images import LoadCancelled
+    root = _write_tree(tmp_path / "imgs", {f"{i:02d}.png": png("L", (8, 8), i) for i in range(10)})
+    stop = threading.Event()
+    seen = []
+
+    def progress(msg, frac):
+        seen.append(msg)
+        if len(seen) == 3:
+            stop.set()  # e.g. the page's Cancel button, from another thread
+
+    with pytest.raises(LoadCancelled, match="cancelled after 3 of 10 files"):
+        load_folder(root, image_size=8, progress=progress, cancel=stop)
+    with pytest.raises(LoadCancelled):
+        load_images(DataConfig(dataset="folder", path=str(root), image_size=8), cancel=lambda: True)
+    assert len(load_folder(root, image_size=8, cancel=lambda: False)) == 10

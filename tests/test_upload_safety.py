@@ -215,3 +215,107 @@ def test_app_upload_over_the_size_limit_is_refused_and_nothing_is_written(tmp_pa
     assert path.parent == tmp_path / "uploads" and path.read_bytes() == small
     assert setup._save_upload(Upload(small)) == str(path)  # same content, same file: nothing piles up
     assert [p.name for p in (tmp_path / "uploads").iterdir()] == [path.name]
+
+
+# ---------------------------------------------------------------- central directories, checked before parsing
+
+def raw_zip(names: list, claim_entries=None, claim_cd_size=None, zip64: bool = False, zip64_entries=None,
+            zip64_cd_size=None, flags: int = 0) -> bytes:
+    """A zip of empty stored members written byte by byte (fast for many members), with optionally forged
+    end records: the classic one, and a zip64 record + locator as zipfile looks for them."""
+    local, central = bytearray(), bytearray()
+    for name in names:
+        raw = name if isinstance(name, bytes) else name.encode()
+        offset = len(local)
+        local += struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, flags, 0, 0, 0x21, 0, 0, 0, len(raw), 0) + raw
+        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, flags, 0, 0, 0x21, 0, 0, 0, len(raw), 0, 0,
+                               0, 0, 0, offset) + raw
+    n, cd_size, cd_offset = len(names), len(central), len(local)
+    out = local + central
+    if zip64:
+        z64_at = len(out)
+        out += struct.pack("<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, zip64_entries or n, zip64_entries or n,
+                           zip64_cd_size or cd_size, cd_offset)
+        out += struct.pack("<4sIQI", b"PK\x06\x07", 0, z64_at, 1)
+        claim_entries = 0xFFFF if claim_entries is None else claim_entries
+        claim_cd_size = 0xFFFFFFFF if claim_cd_size is None else claim_cd_size
+    entries = n if claim_entries is None else claim_entries
+    size = cd_size if claim_cd_size is None else claim_cd_size
+    out += struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, min(entries, 0xFFFF), min(entries, 0xFFFF),
+                       min(size, 0xFFFFFFFF), cd_offset, 0)
+    return bytes(out)
+
+
+@pytest.fixture
+def no_zip_parsing(monkeypatch):
+    """Records every zipfile.ZipFile the loader opens: a refusal must come before any."""
+    import gan_core.data.images as images
+    opened = []
+    real = zipfile.ZipFile
+
+    def tracking(*a, **k):
+        opened.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(images.zipfile, "ZipFile", tracking)
+    return opened
+
+
+def test_many_members_refused_from_the_end_record_before_parsing(tmp_path, no_zip_parsing):
+    z = tmp_path / "many.zip"
+    z.write_bytes(raw_zip([f"{i}.png" for i in range(5000)]))
+    assert zipfile.is_zipfile(z) and len(zipfile.ZipFile(z).infolist()) == 5000  # a real, valid zip
+    no_zip_parsing.clear()
+    with pytest.raises(DataError, match=r"5000 members, over the limit of 100 \(GAN_PLAYGROUND_MAX_ENTRIES\)"):
+        load_folder(z, limits=UploadLimits(max_entries=100))
+    assert no_zip_parsing == []
+
+
+def test_forged_zip64_end_record_claiming_millions_is_refused_at_once(tmp_path, no_zip_parsing):
+    import time
+    z = tmp_path / "forged.zip"
+    z.write_bytes(raw_zip(["a.png"], zip64=True, zip64_entries=3_500_000, zip64_cd_size=177 * 2**20))
+    t0 = time.perf_counter()
+    with pytest.raises(DataError, match=r"3500000 members, over the limit of 100000"):
+        load_folder(z)  # default limits
+    assert time.perf_counter() - t0 < 1.0 and no_zip_parsing == []
+
+
+def test_huge_central_directory_refused_even_when_the_count_lies(tmp_path, no_zip_parsing):
+    """zipfile parses the whole directory whatever the count says: its size is the bound that holds."""
+    z = tmp_path / "liar.zip"
+    z.write_bytes(raw_zip([f"member{i:06d}.png" for i in range(40_000)], claim_entries=1))  # ~2.4 MB directory
+    with pytest.raises(DataError, match=r"central directory, over the 1.0 MB allowed for 100 members"):
+        load_folder(z, limits=UploadLimits(max_entries=100))
+    assert no_zip_parsing == []
+    z.write_bytes(raw_zip([f"m{i}.txt" for i in range(300)], claim_entries=1))  # small directory, lying count:
+    with pytest.raises(DataError, match="300 members, over the limit of 100"):  # caught after parsing
+        load_folder(z, limits=UploadLimits(max_entries=100))
+
+
+def test_a_real_zip64_directory_is_read_like_zipfile_reads_it(tmp_path):
+    z = tmp_path / "z64.zip"
+    # the classic end record says 0xFFFF members / 0xFFFFFFFF bytes, as for > 65535 members; zip64 holds the truth
+    z.write_bytes(raw_zip([f"{i}.txt" for i in range(300)], zip64=True))
+    assert len(zipfile.ZipFile(z).infolist()) == 300
+    with pytest.raises(DataError, match="300 members, over the limit of 299"):
+        load_folder(z, limits=UploadLimits(max_entries=299))
+    with pytest.raises(DataError, match="no image could be read"):  # within the limit: parsed, no images
+        load_folder(z, limits=UploadLimits(max_entries=300))
+
+
+def test_zip_member_names_that_are_not_utf8_never_raise(tmp_path):
+    good = make_zip({"cat\u00e9/a.png": png(), "dog/b.png": png(color=9), "cat\u00e9/junk.png": b"junk"})
+    z = tmp_path / "odd.zip"
+    z.write_bytes(good.replace("\u00e9".encode(), b"\xff\xfe"))  # flagged UTF-8, but not UTF-8
+    with pytest.raises(UnicodeDecodeError):
+        zipfile.ZipFile(z)  # what the loader used to run into
+    ds = load_folder(z, image_size=8, channels=1)
+    assert len(ds) == 2 and ds.class_names == ["cat\ufffd\ufffd", "dog"]
+    assert "cat\ufffd\ufffd/junk.png" in ds.notes[0]
+    " ".join(ds.class_names + ds.notes).encode("utf-8")
+    z.write_bytes(raw_zip([b"caf\xe9.png", "b\u00e9.png".encode()]))  # unflagged: cp437 or UTF-8, never an error
+    with pytest.raises(DataError) as info:
+        load_folder(z)
+    str(info.value).encode("utf-8")
+    assert files_under(tmp_path) == ["odd.zip"]

@@ -14,7 +14,7 @@ from ui.layout import present_toggle
 from ui.lecture import VIEWER_NOTE, can_control, lecture_mode, presenter_box, refuse
 from ui.links import link_panel
 from ui.runs import get_registry
-from ui.text import plural
+from ui.text import plain, plural
 from ui.setup import open_setup
 
 SPEEDS = (1, 5, 20, 100, 0)  # steps per second; 0 = as fast as it goes
@@ -50,7 +50,7 @@ def act(run, action: str, arg=None) -> None:
             run.run_steps(int(arg))
         elif action == "save":
             path = run.save()
-            st.toast(f"Saved step {run.step:,} to {path.parent}/", icon=":material/save:")
+            st.toast(f"Saved step {run.step:,} to {plain(path.parent)}/", icon=":material/save:")
         elif action == "rollback":
             step = run.rollback()
             st.toast(f"Rolled back to step {step:,}.", icon=":material/history:")
@@ -122,7 +122,7 @@ def control_bar(run) -> None:
                        "paused, saved and kept under Runs.")
         st.button("Save", key="btn_save", icon=":material/save:", on_click=act, args=(run, "save"),
                   disabled=viewer,
-                  help=f"Checkpoint (weights, optimiser, history) to {run.autosave_dir}/; the Latent lab can "
+                  help=f"Checkpoint (weights, optimiser, history) to {plain(run.autosave_dir)}/; the Latent lab can "
                        "open it. Runs also autosave every train.autosave_minutes.")
         st.button("Setup", key="btn_setup", icon=":material/tune:", disabled=viewer,
                   on_click=open_setup, args=(run,), help="Preset, data, model, loss, training: a new run.")
@@ -133,7 +133,7 @@ def control_bar(run) -> None:
         with box:
             presenter_box()
     if "_action_error" in st.session_state:
-        st.error(st.session_state["_action_error"])
+        st.error(plain(st.session_state["_action_error"]))
 
 
 def _reset_clicked(run) -> None:
@@ -154,14 +154,14 @@ def reset(run) -> None:
         return
     st.query_params["run"] = new.id
     st.session_state.pop("_action_error", None)
-    st.toast(f"New run {new.id} with fresh weights. {note}", icon=":material/restart_alt:")
+    st.toast(f"New run {new.id} with fresh weights. {plain(note)}", icon=":material/restart_alt:")
 
 
 @st.dialog("Start over with fresh weights?", on_dismiss="rerun")
 def confirm_reset(run) -> None:
     st.markdown(f"Run `{run.id}` has trained **{plural(run.unsaved_steps, 'step')} since it was last saved**.")
     st.markdown(f"Reset starts a **new run** with the same settings. Run `{run.id}` is paused, saved to "
-                f"`{run.autosave_dir}/` and stays under **Runs**, so nothing is lost.")
+                f"{plain(run.autosave_dir)}/ and stays under **Runs**, so nothing is lost.")
     c = st.columns(2)
     if c[0].button("Save it and start over", key="btn_confirm_reset", type="primary", width="stretch"):
         st.session_state.pop("_dialog", None)

@@ -82,5 +82,9 @@ header[data-testid="stHeader"], [data-testid="stSidebar"], [data-testid="stSideb
 
 
 def apply_css() -> None:
-    """The page CSS for the current mode (call once per script run, on every page)."""
-    st.html(_BASE_CSS + (_PRESENT_CSS if presenting() else ""))
+    """The page CSS for the current mode (call once per script run, on every page); keeps ``?present=1``
+    in the URL in step with the toggle, so a copied link or a refresh keeps the mode."""
+    on = presenting()
+    if on != (st.query_params.get(PRESENT_PARAM) in ("1", "true", "yes")):
+        _toggled()
+    st.html(_BASE_CSS + (_PRESENT_CSS if on else ""))

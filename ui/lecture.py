@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
 import time
 from typing import Optional
 
@@ -54,16 +55,52 @@ def refuse() -> bool:
     return True
 
 
+class Attempts:
+    """Token tries per client address (process-wide): one try per ``WRONG_TOKEN_DELAY_S`` from an address
+    after a wrong one, so parallel sessions from one laptop guess no faster than one."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._next: dict[str, float] = {}
+
+    def wait_s(self, address: str) -> float:
+        with self._lock:
+            return max(0.0, self._next.get(address, 0.0) - time.monotonic())
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            if len(self._next) > 10_000:
+                self._next.clear()
+            now = time.monotonic()
+            self._next[address] = max(self._next.get(address, now), now) + WRONG_TOKEN_DELAY_S
+
+
+ATTEMPTS = Attempts()
+
+
+def _address() -> str:
+    try:
+        return st.context.ip_address or "local"
+    except Exception:  # noqa: BLE001  (no browser context, e.g. under AppTest)
+        return "local"
+
+
 def _enter() -> None:
     token = presenter_token()
     entered = st.session_state.get("presenter_entry", "")
+    st.session_state["presenter_entry"] = ""
+    address = _address()
+    wait = ATTEMPTS.wait_s(address)
+    if wait > 0:  # another try from this address is still cooling down: not even checked
+        st.session_state["_presenter_error"] = f"Too many tries from your address; wait {wait:.0f} s."
+        return
     if token is not None and hmac.compare_digest(entered.encode(), token.encode()):
         st.session_state["_presenter_token"] = entered
         st.session_state.pop("_presenter_error", None)
     else:
+        ATTEMPTS.failed(address)
         time.sleep(WRONG_TOKEN_DELAY_S)
         st.session_state["_presenter_error"] = "That is not the presenter token."
-    st.session_state["presenter_entry"] = ""
 
 
 def _leave() -> None:

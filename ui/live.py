@@ -14,11 +14,13 @@ import time
 import streamlit as st
 
 from gan_core.losses import LOSSES
-from ui import charts, live_charts
+from ui import charts, guard, live_charts
 from ui.controls import control_signature, rollback_button
 from ui.layout import look
+from ui.lecture import can_control
 from ui.runs import get_registry
 from ui.runs_view import preset_label
+from ui.text import plain
 
 LIVE_POINTS = 600  # points per curve sent to the browser each refresh
 FAST_SECONDS, SLOW_SECONDS = 0.5, 2.0  # refresh while training / while ready, paused or stopped
@@ -50,6 +52,7 @@ def _live_slow(run_id: str) -> None:
 
 
 def _panel(run_id: str) -> None:
+    guard.lower_viewer_priority(not can_control())  # a fragment run has a thread of its own
     run = get_registry().get(run_id)
     if run is None or get_registry().successor(run_id) is not None:
         st.rerun(scope="app")  # removed or replaced (Reset, a new run in another tab): reattach
@@ -59,7 +62,7 @@ def _panel(run_id: str) -> None:
     sizes = look()
     state = snap["state"]
     if snap["message"] and not any(a.kind == "divergence" for a in snap["alerts"]):
-        (st.error if state == "error" else st.info)(snap["message"])
+        (st.error if state == "error" else st.info)(plain(snap["message"]))
     show_alerts(snap["alerts"])
     rollback_button(run, snap)
     last = snap["latest"]

@@ -11,6 +11,7 @@ import streamlit as st
 
 from gan_core.losses import LOSSES
 from ui.lecture import can_control, refuse
+from ui.text import plain
 
 LIVE_KEYS = ("loss", "lr_g", "lr_d", "d_steps", "batch_size", "instance_noise", "noise_anneal_steps",
              "label_smoothing", "r1_gamma", "gp_weight", "clip_value")
@@ -77,4 +78,4 @@ def live_hyperparameters(run) -> None:
         c[4].number_input("Clip value", min_value=1e-4, max_value=10.0, step=0.005, format="%.3g",
                           **kw("clip_value"))
     if "_live_error" in st.session_state:
-        st.error(st.session_state["_live_error"])
+        st.error(plain(st.session_state["_live_error"]))

@@ -1,7 +1,8 @@
 """Process-wide run registry shared by every browser session, and how a session attaches to a run.
 
-Runs live in ``st.cache_resource`` (not session state): a refresh or a new tab is a new session and must
-find the same training thread. The run id travels in the URL (``?run=...``); without one, a session
+Runs live in one process-wide registry (a module global, not session state and not ``st.cache_resource``:
+any websocket client can send ``BackMsg.clear_cache``, and a cache release used to stop every run without
+saving). A refresh or a new tab is a new session and finds the same training thread. The run id travels in the URL (``?run=...``); without one, a session
 attaches to the current run, so a fresh tab watches what is already training. Every run autosaves to
 ``<runs dir>/<run id>/`` (``GAN_PLAYGROUND_RUNS``, default ``./runs``), so after the app restarts the same
 URL brings the run back from its newest checkpoint.
@@ -12,7 +13,6 @@ preset with those settings (any config field, validated; a bad one is shown by n
 from __future__ import annotations
 
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Callable, Optional
@@ -20,10 +20,12 @@ from typing import Callable, Optional
 import streamlit as st
 
 from gan_core import Run
+from gan_core.run import RUN_ID
 from gan_core.checkpoint import WEIGHTS_FILE, CheckpointError, read_meta
 from gan_core.config import FIELD_SECTION, Config
 from gan_core.presets import PRESETS, preset_config
 from ui.lecture import VIEWER_NOTE, can_control
+from ui.text import plain
 
 DEFAULT_PRESET = "ring8"
 MAX_RUNS = 4  # older runs beyond this are stopped and dropped
@@ -147,8 +149,10 @@ class RunRegistry:
             return list(self._runs.values())
 
     def close_all(self) -> None:
+        """Stop every run and keep what it trained since its last save on disk."""
         for run in self.runs():
-            run.stop()
+            run.stop(timeout=None)
+            run.save_if_unsaved()
 
 
 def keep_note(run: Run) -> str:
@@ -162,9 +166,27 @@ def keep_note(run: Run) -> str:
     return f"Run {run.id} (step {run.step:,}) is paused and saved to {run.autosave_dir}/; open it from Runs."
 
 
-@st.cache_resource(on_release=lambda reg: reg.close_all(), show_spinner=False)
+_REGISTRY: Optional[RunRegistry] = None
+_REGISTRY_LOCK = threading.Lock()
+
+
 def get_registry() -> RunRegistry:
-    return RunRegistry()
+    """The process's run registry (made on first use)."""
+    global _REGISTRY
+    with _REGISTRY_LOCK:
+        if _REGISTRY is None:
+            _REGISTRY = RunRegistry()
+        return _REGISTRY
+
+
+def release_registry() -> None:
+    """Stop every run, save what trained since its last save, and forget them (tests; a restart does this
+    through gan_core.run.stop_all at exit)."""
+    global _REGISTRY
+    with _REGISTRY_LOCK:
+        reg, _REGISTRY = _REGISTRY, None
+    if reg is not None:
+        reg.close_all()
 
 
 def resume_saved(path, reg: Optional[RunRegistry] = None) -> Run:
@@ -181,7 +203,7 @@ def resume_saved(path, reg: Optional[RunRegistry] = None) -> Run:
 
 
 def _restore_from_disk(reg: RunRegistry, rid: str) -> Optional[Run]:
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", rid):  # a run id, never a path
+    if not RUN_ID.fullmatch(rid):  # a run id, never a path
         return None
     folder = runs_dir() / rid
     if not (folder / WEIGHTS_FILE).is_file():
@@ -189,7 +211,7 @@ def _restore_from_disk(reg: RunRegistry, rid: str) -> Optional[Run]:
     try:
         run = resume_saved(folder, reg)
     except (CheckpointError, OSError, ValueError, RuntimeError) as exc:
-        st.toast(f"Run {rid} could not be restored from {folder}: {exc}", icon=":material/error:")
+        st.toast(f"Run {rid} could not be restored: {plain(exc)}", icon=":material/error:")
         return None
     st.toast(f"Restored run {rid} from its checkpoint at step {run.step:,} (paused).", icon=":material/restore:")
     return run
@@ -212,7 +234,7 @@ def _run_from_url(reg: RunRegistry) -> Optional[Run]:
         config = preset_config(name).with_overrides([f"{k}={v}" for k, v in params.items()])
         return reg.create(config, preset=name)
     except (ValueError, OSError, RuntimeError) as exc:
-        st.session_state["_url_error"] = f"The settings in the link were not applied: {exc}"
+        st.session_state["_url_error"] = f"The settings in the link were not applied: {plain(exc)}"
         return None
 
 
@@ -228,9 +250,11 @@ def attached_run() -> Run:
         if newer is not None:
             st.toast(f"Run {rid} was replaced by run {newer.id} (fresh weights or new settings); the old one "
                      "is listed under Runs.", icon=":material/fiber_new:")
-        run = newer or reg.get(rid) or _restore_from_disk(reg, rid)
+        run = newer or reg.get(rid)
+        if run is None and can_control():  # a viewer may not load runs (nor push the presenter's out)
+            run = _restore_from_disk(reg, rid)
         if run is None:
-            st.toast(f"Run {rid} no longer exists and has no checkpoint; showing the current run.")
+            st.toast(f"Run {plain(rid)} is not running here; showing the current run.")
     if run is None:
         run = reg.current() or reg.create(preset_config(DEFAULT_PRESET), preset=DEFAULT_PRESET)
     if st.query_params.get("run") != run.id:

@@ -14,7 +14,7 @@ from gan_core.checkpoint import CheckpointError, list_checkpoints
 from gan_core.presets import PRESETS, preset_config
 from ui.lecture import refuse
 from ui.runs import get_registry, resume_saved, runs_dir
-from ui.text import plural
+from ui.text import plain, plural
 
 RUN_FILES = ("checkpoint.safetensors", "config.json", "metrics.csv")  # what a run folder holds
 
@@ -90,8 +90,8 @@ def confirm_delete(run_id: str, folder: str | None) -> None:
     if run is not None and run.unsaved_steps:
         lost.append(f"**{plural(run.unsaved_steps, 'step')}** trained since its last save")
     if folder and Path(folder).exists():
-        lost.append(f"its folder `{folder}/` (the checkpoint and metrics)")
-    st.markdown(f"Run `{run_id}` will be removed from memory and disk. This cannot be undone.")
+        lost.append(f"its folder {plain(folder)}/ (the checkpoint and metrics)")
+    st.markdown(f"Run {plain(run_id)} will be removed from memory and disk. This cannot be undone.")
     if lost:
         st.markdown("Lost: " + "; ".join(lost) + ".")
     c = st.columns(2)
@@ -101,7 +101,7 @@ def confirm_delete(run_id: str, folder: str | None) -> None:
             get_registry().remove(run_id)
             try:
                 left = delete_folder(Path(folder)) if folder and Path(folder).exists() else []
-                st.toast(f"Deleted run {run_id}." + (f" Kept other files in its folder: {', '.join(left)}."
+                st.toast(f"Deleted run {plain(run_id)}." + (f" Kept other files in its folder: {plain(', '.join(left))}."
                                                      if left else ""), icon=":material/delete:")
             except (OSError, ValueError) as exc:
                 st.session_state["_runs_error"] = f"Run {run_id} was removed from memory; its folder stays: {exc}"
@@ -153,18 +153,19 @@ def live_runs(current_id: str) -> None:
 def saved_runs() -> None:
     loaded = {r.id for r in get_registry().runs()}
     found = [e for e in list_checkpoints(runs_dir()) if e.get("run_id") not in loaded]
-    st.subheader(f"Saved in `{runs_dir()}/` ({len(found)})")
+    st.subheader(f"Saved in {plain(runs_dir())}/ ({len(found)})")
     if not found:
         st.caption("No other saved runs. Runs autosave while they train (every train.autosave_minutes), "
                    "and Save writes at once.")
         return
     for e in found:
         c = st.columns([1.1, 2.6, 2.3, 2.1, 3.2], vertical_alignment="center")
-        c[0].markdown(f"`{e['run_id']}`")
+        c[0].markdown(plain(e["run_id"]))
         if "error" in e:
-            c[1].write(e["error"])
+            c[1].markdown(plain(e["error"]))
         else:
-            c[1].write(f"{e.get('preset') or 'custom'} · {e['dataset']} · {e['arch']} · {e['loss']}")
+            preset = e.get("preset") if e.get("preset") in PRESETS else "custom"
+            c[1].write(f"{preset} · {e['dataset']} · {e['arch']} · {e['loss']}")
             c[2].write(f"step {e['step']:,}")
         c[3].write(time.strftime("saved %Y-%m-%d %H:%M", time.localtime(e["saved_at"])))
         b = c[4].columns(4)

@@ -22,7 +22,7 @@ from gan_core.presets import PRESETS, preset_config
 from gan_core.run_loop import is_out_of_memory
 from ui.lecture import refuse
 from ui.runs import get_registry
-from ui.text import plural
+from ui.text import plain, plural
 
 UPLOAD_DIR = Path("data") / "uploads"
 KEEP_ON_PRESET = ("data_dir", "path", "download")  # where the user's files are: a preset does not change it
@@ -106,7 +106,7 @@ def _start_new_run(run) -> None:
     st.session_state.pop("_setup_error", None)
     st.session_state.pop("_dialog", None)
     st.query_params["run"] = new.id
-    st.toast(f"New run {new.id}. {note}".strip(), icon=":material/fiber_new:")
+    st.toast(f"New run {new.id}. {plain(note)}".strip(), icon=":material/fiber_new:")
     st.rerun()
 
 
@@ -131,7 +131,7 @@ def setup_dialog(run) -> None:
         _config_json()
     if run.unsaved_steps:
         st.caption(f"Run {run.id} has {plural(run.unsaved_steps, 'unsaved step')}: it will be paused and saved to "
-                   f"{run.autosave_dir}/, and stays under Runs.")
+                   f"{plain(run.autosave_dir)}/, and stays under Runs.")
     c = st.columns([2, 1, 3])
     if c[0].button("Start new run", key="btn_setup_start", type="primary", icon=":material/fiber_new:",
                    width="stretch", help="Fresh weights with these settings, as a new run."):
@@ -140,7 +140,7 @@ def setup_dialog(run) -> None:
         _closed()
         st.rerun()
     if st.session_state.get("_setup_error"):  # below the button, so a failed start shows at once
-        st.error(st.session_state["_setup_error"])
+        st.error(plain(st.session_state["_setup_error"]))
     elif st.session_state.get("_setup_loaded"):  # outside the tabs: seen whichever tab is open
         st.success(st.session_state.pop("_setup_loaded"))
 
@@ -234,7 +234,7 @@ def _config_json() -> None:
         text = json.dumps(Config.from_dict(_values()).to_dict(), indent=2)
     except ValueError as exc:
         text = None
-        st.caption(f"Fix the settings to download them: {exc}")
+        st.caption(f"Fix the settings to download them: {plain(exc)}")
     if text is not None:
         st.download_button("Download config.json", text, file_name="config.json", mime="application/json",
                            key="btn_config_download", icon=":material/download:")

@@ -9,7 +9,8 @@ import time
 import streamlit as st
 
 from ui.layout import present_toggle
-from ui.lecture import lecture_mode, presenter_box
+from ui import guard
+from ui.lecture import can_control, lecture_mode, presenter_box
 from ui.runs import get_registry
 
 
@@ -42,6 +43,7 @@ def describe(snap: dict) -> str:
 
 @st.fragment(run_every=1.0)
 def run_status(run_id: str) -> None:
+    guard.lower_viewer_priority(not can_control())
     run = get_registry().get(run_id)
     if run is None:
         st.caption("No run attached.")

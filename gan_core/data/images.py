@@ -6,6 +6,12 @@ optional int64 labels. MNIST-style sets are read from IDX files under the data d
 absent (see ``download.py``). Folders and zips are read in memory (zips are never extracted) within
 the ``UploadLimits`` (``limits.py``, set through environment variables); first-level subfolders become class labels. Every user-fixable problem
 raises ``DataError`` with a message that says what to do.
+
+Hostile or odd folders and zips: a zip's end record is checked against the member and directory limits before
+zipfile parses anything; 16-bit greyscale PNGs are scaled to 8 bits (not clipped to white); names that are not
+UTF-8 never raise and are shown with U+FFFD; files that cannot be used are skipped and reported in the
+dataset's ``notes`` (one line for the user) and ``skipped`` (name, reason); decoding stops after
+GAN_PLAYGROUND_MAX_DECODE_S seconds, and a ``cancel`` callable or event is checked between files.
 """
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ import math
 import os
 import re
 import struct
+import threading
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -54,6 +62,8 @@ class ImageDataset:
     labels: Optional[torch.Tensor]  # (N,) int64, or None when unlabelled
     num_classes: int  # 0 when unlabelled
     class_names: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # non-fatal news for the user, e.g. "3 of 40 file(s) skipped (...)"
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (printable file name, reason) per skipped file
 
     @property
     def shape(self) -> tuple:
@@ -212,6 +222,17 @@ def _unsafe(name: str, parts: tuple) -> bool:
     return name.startswith("/") or bool(re.match(r"[A-Za-z]:", name)) or ".." in parts
 
 
+def display_name(name) -> str:
+    """A file name as text that can always be printed and sent to a browser: undecodable bytes (which the OS
+    hands over as lone surrogates) and lone surrogates become U+FFFD."""
+    name = os.fsdecode(name) if isinstance(name, (bytes, os.PathLike)) else str(name)
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def _list_folder(root: Path) -> tuple[list, list]:
     """([(parts, size, path)], [(name, reason)]) for files under ``root``, sorted."""
     entries, skipped = [], []
@@ -222,18 +243,171 @@ def _list_folder(root: Path) -> tuple[list, list]:
             parts = p.relative_to(root).parts
             if p.suffix.lower() not in IMAGE_EXTS:
                 skipped.append(("/".join(parts), NOT_IMAGE))
-            else:
+                continue
+            try:
                 entries.append((parts, p.stat().st_size, p))
+            except OSError as e:  # a dangling symlink, a file removed while listing
+                skipped.append(("/".join(parts), e.strerror or type(e).__name__))
     return entries, skipped
 
 
-def _list_zip(zf: zipfile.ZipFile) -> tuple[list, list]:
+# ---- zip: the end record is checked before zipfile parses the central directory
+
+_EOCD, _EOCD64, _EOCD64_LOC = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+_UTF8_FLAG = 0x800
+
+
+def _zip_directory(fh) -> Optional[tuple[int, int, int, int]]:
+    """(members, central-directory bytes, its offset, where the directory really starts) as the end record
+    claims them, located exactly as zipfile does (the zip64 record, when present, wins); None when no end
+    record is found. Reads at most the last 64 KiB + 98 bytes."""
+    fh.seek(0, 2)
+    size = fh.tell()
+    start = max(size - (1 << 16) - 22, 0)
+    fh.seek(start)
+    tail = fh.read()
+    at = len(tail) - 22 if tail[-22:-18] == _EOCD and tail[-2:] == b"\0\0" else tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        return None
+    _, _, _, entries, cd_size, cd_offset, _ = struct.unpack("<4xHHHHIIH", tail[at:at + 22])
+    pos = start + at  # of the end record in the file
+    if pos >= 20 + 56:
+        fh.seek(pos - 20)
+        loc = fh.read(20)
+        if loc[:4] == _EOCD64_LOC:
+            fh.seek(pos - 20 - 56)
+            rec = fh.read(56)
+            if rec[:4] == _EOCD64:
+                entries, cd_size, cd_offset = struct.unpack("<QQQ", rec[32:56])
+                pos -= 20 + 56
+    return entries, cd_size, cd_offset, pos - cd_size  # zipfile's start_dir: data prepended to a zip is allowed
+
+
+def _check_zip_directory(p: Path, limits: UploadLimits) -> None:
+    """Refuse a zip whose end record declares more members or a bigger central directory than allowed,
+    before anything parses it (zipfile reads the whole directory into memory and makes an object per member)."""
+    with open(p, "rb") as fh:
+        found = _zip_directory(fh)
+    if found is None:
+        raise DataError(f"{display_name(p)} is a damaged zip file (no end-of-central-directory record); re-create it")
+    entries, cd_size = found[:2]
+    if entries > limits.max_entries:
+        raise DataError(f"{display_name(p)} has {entries} members, over the limit of {limits.max_entries} "
+                        "(GAN_PLAYGROUND_MAX_ENTRIES)")
+    cap = limits.max_central_directory_bytes
+    if cd_size > cap:
+        raise DataError(f"{display_name(p)} has a {cd_size / 2**20:.1f} MB central directory, over the "
+                        f"{cap / 2**20:.1f} MB allowed for {limits.max_entries} members (GAN_PLAYGROUND_MAX_ENTRIES)")
+
+
+class _PatchedFile(io.RawIOBase):
+    """A read-only view of a file with some byte ranges replaced (used to clear a lying UTF-8 flag)."""
+
+    def __init__(self, fh, patches: dict):
+        super().__init__()
+        self._fh, self._patches = fh, patches  # {offset: bytes}
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def read(self, n: int = -1) -> bytes:
+        pos = self._fh.tell()
+        data = bytearray(self._fh.read(n))
+        for off, patch in self._patches.items():
+            lo, hi = max(off, pos), min(off + len(patch), pos + len(data))
+            if lo < hi:
+                data[lo - pos: hi - pos] = patch[lo - off: hi - off]
+        return bytes(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _bad_utf8_names(fh, cd_start: int, cd_offset: int, cd_size: int) -> tuple[dict, set]:
+    """Patches clearing the UTF-8 flag (central and local headers) of members whose names are not UTF-8,
+    and those names' raw bytes (zipfile would raise UnicodeDecodeError on them). ``cd_start`` is where the
+    directory is, ``cd_offset`` where the end record says it is (they differ when data was prepended)."""
+    fh.seek(cd_start)
+    cd = fh.read(cd_size)
+    patches, names, i = {}, set(), 0
+    while i + 46 <= len(cd) and cd[i:i + 4] == b"PK\x01\x02":
+        (flags,) = struct.unpack("<H", cd[i + 8:i + 10])
+        n, m, k = struct.unpack("<HHH", cd[i + 28:i + 34])
+        (local,) = struct.unpack("<I", cd[i + 42:i + 46])
+        raw = cd[i + 46:i + 46 + n]
+        if flags & _UTF8_FLAG:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                patches[cd_start + i + 8] = struct.pack("<H", flags & ~_UTF8_FLAG)
+                local += cd_start - cd_offset
+                fh.seek(local + 6)
+                head = fh.read(2)
+                if len(head) == 2:
+                    patches[local + 6] = struct.pack("<H", struct.unpack("<H", head)[0] & ~_UTF8_FLAG)
+                names.add(raw)
+        i += 46 + n + m + k
+    return patches, names
+
+
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, struct.error)
+
+
+def _open_zip(p: Path, limits: UploadLimits) -> tuple[zipfile.ZipFile, set, Optional[io.RawIOBase]]:
+    """(zip, raw names that were not UTF-8, a file to close after the zip or None), checked against the
+    limits before zipfile parses anything; names that are not valid UTF-8 never raise."""
+    _check_zip_directory(p, limits)
+    try:
+        return zipfile.ZipFile(p), set(), None
+    except UnicodeDecodeError:  # a member flagged UTF-8 whose name is not: read it as raw bytes instead
+        pass
+    except _ZIP_ERRORS as e:
+        raise DataError(f"{display_name(p)} is a damaged zip file ({display_name(e)}); re-create it") from None
+    fh = open(p, "rb")
+    try:
+        _, cd_size, cd_offset, cd_start = _zip_directory(fh)
+        patches, names = _bad_utf8_names(fh, cd_start, cd_offset, cd_size)
+        view = _PatchedFile(fh, patches)
+        return zipfile.ZipFile(view), names, view
+    except (*_ZIP_ERRORS, TypeError) as e:
+        fh.close()
+        raise DataError(f"{display_name(p)} is a damaged zip file ({display_name(e)}); re-create it") from None
+
+
+def _zip_name(info: zipfile.ZipInfo, raw_names: set) -> str:
+    """A member's name as text: as flagged (UTF-8) or, unflagged, UTF-8 when it decodes, else cp437."""
+    name = info.orig_filename
+    if info.flag_bits & _UTF8_FLAG:
+        return name
+    try:
+        raw = name.encode("cp437")
+    except UnicodeEncodeError:
+        return name
+    if raw in raw_names:
+        return raw.decode("utf-8", "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return name
+
+
+def _list_zip(zf: zipfile.ZipFile, raw_names: set = frozenset()) -> tuple[list, list]:
     """Like ``_list_folder`` for zip members; absolute or ``..`` names are skipped as unsafe."""
     entries, skipped = [], []
     for info in zf.infolist():
         if info.is_dir():
             continue
-        name = info.filename.replace("\\", "/")
+        name = _zip_name(info, raw_names).replace("\\", "/")
         parts = tuple(p for p in name.split("/") if p not in ("", "."))
         if _unsafe(name, parts):
             skipped.append((name, "unsafe path (absolute or with '..')"))
@@ -246,21 +420,52 @@ def _list_zip(zf: zipfile.ZipFile) -> tuple[list, list]:
     return sorted(entries, key=lambda e: e[0]), skipped
 
 
+# ---- decoding
+
+_WIDE_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # 16-bit, 32-bit integer and float grey
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """A 16-bit (or 32-bit integer / float) grey image as 8-bit "L" with its full range kept: I;16 is
+    scaled by 1/257 (65535 -> 255); I and F are scaled the same way when their values fit 0..65535, kept when
+    they fit 0..255 (or 0..1 for F, times 255), else stretched from their minimum to their maximum."""
+    a = np.asarray(img)
+    if img.mode.startswith("I;16"):
+        a = a.astype(np.float32) / 257.0
+    else:
+        a = a.astype(np.float64)
+        finite = a[np.isfinite(a)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        if img.mode == "F" and lo >= 0 and hi <= 1:
+            a = a * 255.0
+        elif lo >= 0 and hi <= 255:
+            pass
+        elif lo >= 0 and hi <= 65535:
+            a = a / 257.0
+        else:
+            a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        a = np.nan_to_num(a, nan=0.0, posinf=255.0, neginf=0.0)
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
+
+
 def _decode(data: bytes, size: int, mode: str, max_pixels: int) -> np.ndarray:
-    """Bytes -> (size, size[, 3]) uint8: flatten alpha onto white, center-crop square, LANCZOS resize."""
+    """Bytes -> (size, size[, 3]) uint8: 16-bit grey scaled to 8 bits, alpha flattened onto white, centre-crop
+    square, LANCZOS resize."""
     with Image.open(io.BytesIO(data)) as img:
         w, h = img.size
         if w * h > max_pixels:  # checked before load(): decoding is where the memory goes
             raise ValueError(f"{w}x{h} pixels is over the {max_pixels:,}-pixel limit")
         if img.format == "JPEG":
             img.draft(mode, (size, size))  # lets libjpeg decode big photos at a reduced scale
-        im = img.convert("RGBA") if img.mode in ("P", "PA", "LA", "La", "RGBa", "RGBA") else img
+        im = _to_8bit(img) if img.mode in _WIDE_GREY else img
+        im = im.convert("RGBA") if im.mode in ("P", "PA", "LA", "La", "RGBa", "RGBA") else im
         if im.mode == "RGBA":  # transparent pixels hide arbitrary colours; show them as white
             im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
         im = im.convert(mode)
         s = min(im.size)
         left, top = (im.size[0] - s) // 2, (im.size[1] - s) // 2
-        im = im.resize((size, size), Image.Resampling.LANCZOS, box=(left, top, left + s, top + s))
+        im = im.resize((size, size), Image.Resampling.LANCZOS, box=(left, top, left + s, top + s),
+                       reducing_gap=3.0)  # big images: a fast box reduction first, LANCZOS for the rest
         return np.asarray(im, dtype=np.uint8)
 
 
@@ -269,7 +474,7 @@ def _reason(e: Exception) -> str:
         return "too many pixels (decompression bomb)"
     if isinstance(e, UnidentifiedImageError):
         return "not a readable image"
-    return str(e) or type(e).__name__
+    return display_name(str(e) or type(e).__name__)
 
 
 def _read_capped(src, zf: Optional[zipfile.ZipFile], budget: int) -> bytes:
@@ -278,37 +483,66 @@ def _read_capped(src, zf: Optional[zipfile.ZipFile], budget: int) -> bytes:
         return fh.read(max(budget, 0) + 1)
 
 
+class LoadCancelled(DataError):
+    """Loading stopped because the caller asked (the ``cancel`` callable or event)."""
+
+
+Cancel = Optional[Union[Callable[[], bool], threading.Event]]
+
+
+def _cancelled(cancel: Cancel) -> bool:
+    if cancel is None:
+        return False
+    is_set = getattr(cancel, "is_set", None)
+    return bool(is_set() if is_set is not None else cancel())
+
+
+SKIP_NAMES_SHOWN = 3
+
+
+def skipped_note(skipped: list, total: int) -> str:
+    """One line for the user: how many of ``total`` files were skipped, and the first few with why."""
+    shown = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped[:SKIP_NAMES_SHOWN])
+    more = f"; and {len(skipped) - SKIP_NAMES_SHOWN} more" if len(skipped) > SKIP_NAMES_SHOWN else ""
+    return f"{len(skipped)} of {total} file(s) skipped ({shown}{more})"
+
+
 def load_folder(path: Union[str, Path], image_size: int = 0, channels: int = 0, max_images: int = 0,
                 progress: Progress = None, *, limits: Optional[UploadLimits] = None,
                 max_files: Optional[int] = None, max_total_bytes: Optional[int] = None,
-                max_pixels: Optional[int] = None) -> ImageDataset:
+                max_pixels: Optional[int] = None, cancel: Cancel = None) -> ImageDataset:
     """Images from a directory or .zip; >= 2 first-level subfolders (and no loose images) = classes.
-    Limits default to ``UploadLimits.from_env()``; the keyword arguments override single ones."""
+    Limits default to ``UploadLimits.from_env()``; the keyword arguments override single ones.
+
+    Files that cannot be used are skipped, and said so: the dataset's ``skipped`` lists (name, reason) and its
+    ``notes`` hold one line for the user (also sent to ``progress``). ``cancel`` (a callable returning True,
+    or a ``threading.Event``) is checked between files and stops the load with ``LoadCancelled``; decoding
+    stops with a ``DataError`` after ``limits.max_decode_s`` seconds (GAN_PLAYGROUND_MAX_DECODE_S)."""
     limits = limits or UploadLimits.from_env()
     max_files = max_files or limits.max_files
     max_total_bytes = max_total_bytes or limits.max_total_bytes
     max_pixels = max_pixels or limits.max_pixels
     p = Path(path).expanduser().resolve()
+    shown = display_name(p)
     size, channels = image_size or FOLDER_SIZE, channels or FOLDER_CHANNELS
     mode = "L" if channels == 1 else "RGB"
     if not p.exists():
-        raise DataError(f"image folder or zip {p} does not exist; check data.path")
+        raise DataError(f"image folder or zip {shown} does not exist; check data.path")
     if p.is_dir():
-        zf = None
+        zf = own = None
         entries, skipped = _list_folder(p)
     elif zipfile.is_zipfile(p):
-        try:
-            zf = zipfile.ZipFile(p)
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
-            raise DataError(f"{p} is a damaged zip file ({e}); re-create it") from None
-        if len(zf.infolist()) > limits.max_entries:
-            n = len(zf.infolist())
+        zf, raw_names, own = _open_zip(p, limits)
+        n = len(zf.infolist())
+        if n > limits.max_entries:  # the end record can understate the count
             zf.close()
-            raise DataError(f"{p} has {n} members, over the limit of {limits.max_entries} "
+            if own is not None:
+                own.close()
+            raise DataError(f"{shown} has {n} members, over the limit of {limits.max_entries} "
                             "(GAN_PLAYGROUND_MAX_ENTRIES)")
-        entries, skipped = _list_zip(zf)
+        entries, skipped = _list_zip(zf, raw_names)
     else:
-        raise DataError(f"{p} is neither a folder nor a .zip file; point data.path at one")
+        raise DataError(f"{shown} is neither a folder nor a .zip file; point data.path at one")
     try:
         while entries and all(len(e[0]) > 1 for e in entries) and len({e[0][0] for e in entries}) == 1:
             entries = [(e[0][1:],) + e[1:] for e in entries]  # a zip of "photos/" -> look inside it
@@ -317,56 +551,73 @@ def load_folder(path: Union[str, Path], image_size: int = 0, channels: int = 0, 
         if max_images:
             entries = entries[:max_images]
         if len(entries) > max_files:
-            raise DataError(f"{p} has {len(entries)} image files, over the limit of {max_files} "
+            raise DataError(f"{shown} has {len(entries)} image files, over the limit of {max_files} "
                             "(GAN_PLAYGROUND_MAX_FILES); set data.max_images or use a smaller folder")
         total = sum(e[1] for e in entries)  # declared sizes, before anything is read
         if total > max_total_bytes:
-            raise DataError(f"{p} holds {total / 2**20:.0f} MB of images, over the limit of "
+            raise DataError(f"{shown} holds {total / 2**20:.0f} MB of images, over the limit of "
                             f"{max_total_bytes / 2**20:.0f} MB (GAN_PLAYGROUND_MAX_TOTAL_MB); set data.max_images "
                             "or use a smaller folder")
         arrays, labels, read = [], [], 0
         step = max(1, len(entries) // 100)
+        started = time.monotonic()
         for i, (parts, _, src) in enumerate(entries):
+            if _cancelled(cancel):
+                raise LoadCancelled(f"loading {shown} was cancelled after {i} of {len(entries)} files")
+            if time.monotonic() - started > limits.max_decode_s:
+                raise DataError(f"reading the images of {shown} took over {limits.max_decode_s} s "
+                                f"(GAN_PLAYGROUND_MAX_DECODE_S) and stopped after {i} of {len(entries)} files; "
+                                "use fewer or smaller images, or set data.max_images")
             try:
                 data = _read_capped(src, zf, max_total_bytes - read)
                 read += len(data)
                 if read > max_total_bytes:  # the sizes a zip declares can lie (a zip bomb): count real bytes
-                    raise DataError(f"{p} unpacks to more than {max_total_bytes / 2**20:.0f} MB, over the "
+                    raise DataError(f"{shown} unpacks to more than {max_total_bytes / 2**20:.0f} MB, over the "
                                     "limit (GAN_PLAYGROUND_MAX_TOTAL_MB); it may be a zip bomb")
                 arrays.append(_decode(data, size, mode, max_pixels))
                 labels.append(tops.index(parts[0]) if labelled else 0)
             except DataError:
                 raise
-            except Exception as e:  # any unreadable file is skipped, counted and reported if all fail
+            except Exception as e:  # any unreadable file is skipped, counted and reported
                 skipped.append(("/".join(parts), _reason(e)))
             if progress is not None and (i % step == 0 or i == len(entries) - 1):
                 progress(f"Reading images {i + 1}/{len(entries)}", (i + 1) / len(entries))
     finally:
         if zf is not None:
             zf.close()
+        if own is not None:  # our patched view: ZipFile does not close a file it was given
+            own.close()
     if not arrays:
         if skipped:
             name, why = next((s for s in skipped if s[1] != NOT_IMAGE), skipped[0])  # most telling first
-            raise DataError(f"no image could be read from {p}: {len(skipped)} file(s) skipped "
-                            f"(first: {name}: {why})")
-        raise DataError(f"{p} contains no image files ({', '.join(IMAGE_EXTS)})")
+            raise DataError(f"no image could be read from {shown}: {len(skipped)} file(s) skipped "
+                            f"(first: {display_name(name)}: {why})")
+        raise DataError(f"{shown} contains no image files ({', '.join(IMAGE_EXTS)})")
+    skipped = [(display_name(n), why) for n, why in skipped]
+    notes = [skipped_note(skipped, len(arrays) + len(skipped))] if skipped else []
+    if notes and progress is not None:
+        progress(notes[0], 1.0)
     x = torch.from_numpy(np.stack(arrays)).float().div_(255).mul_(2).sub_(1)
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
     y = torch.tensor(labels, dtype=torch.int64) if labelled else None
-    return ImageDataset("folder", x, y, len(tops) if labelled else 0, tops if labelled else [])
+    names = [display_name(t) for t in tops] if labelled else []
+    return ImageDataset("folder", x, y, len(tops) if labelled else 0, names, notes=notes, skipped=skipped)
 
 
 # ---------------------------------------------------------------- entry point
 
-def load_images(cfg: DataConfig, progress: Progress = None) -> ImageDataset:
+def load_images(cfg: DataConfig, progress: Progress = None, cancel: Cancel = None) -> ImageDataset:
     """Load ``cfg.dataset`` (digits, mnist, fashion_mnist or folder) as an in-memory ImageDataset;
-    stacked_mnist gives a ``StackedMNIST`` (same interface, batches stacked on the fly)."""
+    stacked_mnist gives a ``StackedMNIST`` (same interface, batches stacked on the fly). ``cancel``: see
+    ``load_folder`` (checked between files of a folder or zip, and before loading anything else)."""
+    if _cancelled(cancel):
+        raise LoadCancelled(f"loading {cfg.dataset} was cancelled")
     if cfg.dataset == "digits":
         ds = _load_digits(cfg)
     elif cfg.dataset in IDX_SETS:
         ds = _load_idx_set(cfg.dataset, cfg, progress)
     elif cfg.dataset == "folder":
-        ds = load_folder(cfg.path, cfg.image_size, cfg.channels, cfg.max_images, progress)
+        ds = load_folder(cfg.path, cfg.image_size, cfg.channels, cfg.max_images, progress, cancel=cancel)
     elif cfg.dataset == "stacked_mnist":
         from .stacked import load_stacked  # lazy: stacked.py imports this module
         ds = load_stacked(cfg, progress)
