@@ -4,14 +4,22 @@ import streamlit as st
 st.title("Guide")
 st.markdown("""
 ### Reading the Train page
-- **Losses**: D's loss is the sum of its real term (dotted) and fake term (dashed). With the BCE losses a
-  balanced game sits near **D loss ≈ 1.0–1.6** (each term ~0.5–0.8) and **G loss ≈ 1–2**.
-- **Discriminator accuracy** on real and on fake samples: the green band (70–80%) is the healthy zone.
-- **D(x) and D(G(z))**: D's average belief that real and generated samples are real (a probability for
-  the minimax, non-saturating and DRAGAN losses; a raw score for WGAN and hinge).
-- **Data space** (2D data): the background is D's output over the plane (blue: D says "real", red: D says "fake"),
-  green dots are real samples, purple dots generated ones; the black strokes show where G's loss pushes
-  each generated point — the generator follows D's gradient.
+- **The control bar**: Start / Pause (Resume goes on with nothing lost), Step (one iteration: D steps then one
+  G step), ×10 and ×100 (that many iterations, then a pause), ⋮ for a D-only or G-only step and a link to
+  these settings, the **speed** (1, 5, 20, 100 steps per second for narrating, or max), **pause at** a step,
+  Reset (a *new* run with fresh weights; the old one is kept under **Runs**), Save, Setup, and **Present**
+  (no header, bigger text: for a projector; `?present=1` in a link does the same).
+- **Numbers**: step, speed, the newest losses, D's accuracy on real and on fake samples, the size of G's
+  gradient (near 0: G has stopped learning) and, for the ring and grid, the modes covered.
+- **Losses**: D's loss is the sum of its real term and fake term (dotted). With the BCE losses a balanced
+  game sits near **D loss ≈ 1.0–1.6** (each term ~0.5–0.8) and **G loss ≈ 1–2**.
+- **D accuracy** on real (green) and on fake (purple) samples: the shaded band (70–80%) is the healthy zone.
+- **D's mean outputs**: D(x) on real and D(G(z)) on generated samples (a probability for the minimax,
+  non-saturating and DRAGAN losses; a raw score for WGAN and hinge).
+- **Data space** (2D data): the background is D's output over the plane (blue: D says "real", red: D says
+  "fake"; for WGAN and hinge the critic's raw score), green dots are real samples, purple dots generated
+  ones; the arrows show where G's loss pushes each generated point — the generator follows D's gradient.
+  The view widens when generated points wander off, and says how many are still outside.
 - **Mode coverage** (ring and grid data): how many of the mixture's modes have at least one sample within
   3 standard deviations, and what fraction of samples is that close to a mode.
 
@@ -43,19 +51,28 @@ st.markdown("""
 | Losses become NaN | divergence: the run pauses itself | **Roll back** to the last good snapshot, lower the learning rates, go on |
 
 ### Experiments for a lecture
-1. **ring8** preset, Start: all 8 modes appear within ~3,000 steps. Now switch the loss to *minimax* and the
-   learning rate to 1e-2 while it runs.
-2. **ring8_collapse**: the original GAN on the ring — watch the purple points jump between modes.
-3. Set **D steps per G step** to 5 and watch D's accuracy and G's gradient arrows.
-4. **Instance noise** 0.3: the heatmap blurs and D's accuracy falls into the healthy band.
-5. Push G's learning rate to 1.0 until the run diverges; press **Roll back**, halve the rate and resume.
-6. **digits** preset: an MLP GAN learning 8×8 digits in about a minute on a laptop; **Step** through it one
-   iteration at a time, or do a *D step only* a few times and see G's loss jump.
+Each one opens from a link (or **Setup → Preset → Start new run**), then **Start**.
+1. **All the modes** — `ring8` (the default): **Modes** reaches **8/8** within about 3,000 steps (10–20 s on a
+   laptop CPU); the purple points spread onto all eight green clusters.
+2. **Mode collapse, hopping** — `?preset=ring8_collapse` (the original minimax loss, G learning 3× faster
+   than D, as in Metz et al. 2017, Fig. 1): the purple points bunch on one to three modes and jump to others
+   every few hundred steps; **Modes** stays at 0–3 (0 while the bunch travels between modes).
+3. **D wins, G's gradient vanishes** — `?preset=ring8_dwins` (minimax, a wide fast D): within about 300
+   steps D's accuracy reads 100% on real and fake, **G grad norm** falls to about 0.0001 and the alert
+   *The discriminator is winning* appears. While it runs, set **Loss** to *non_saturating*: G's gradient
+   norm comes back (to about 10) and the points move again.
+4. **Divergence and Roll back** — `?preset=ring8_sgd` (plain SGD, lr 0.02): let it train a few hundred steps,
+   then set **G learning rate** and **D learning rate** to **1.0**. Within a few steps the losses become
+   NaN/Inf: *Training diverged*, the run pauses itself and offers **Roll back**. Press it, set both rates
+   back to 0.02 and **Resume**: it trains on.
+5. **One iteration at a time** — on any run, choose speed **1/s** and press **×10**: one iteration a second
+   (the points and arrows move at each), and it pauses by itself after ten.
 
 ### Teaching with it (lecture mode)
-Start the app with `GAN_PLAYGROUND_PRESENTER_TOKEN=<secret> streamlit run app.py --server.address 0.0.0.0`
+Start the app with
+`GAN_PLAYGROUND_PRESENTER_TOKEN=<secret> streamlit run app.py --server.address 0.0.0.0 --server.allowedHosts <your-ip>`
 and give the class `http://<your-ip>:8501`: they watch your run live, read-only (the Latent lab and the
-charts still work for them); you enter the token in the sidebar to control it. Settings travel in links:
-`?preset=grid25&lr_g=0.0005&loss=hinge` opens that run. Runs autosave to `runs/<id>/`; after a restart
-the same link brings the run back.
+charts still work for them); you enter the token under **Presenter sign-in** to control it. Settings travel
+in links: `?preset=grid25&lr_g=0.0005&loss=hinge` opens that run (⋮ → link copies the current one). Runs
+autosave to `runs/<id>/`; after a restart the same link brings the run back.
 """)

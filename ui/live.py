@@ -30,6 +30,10 @@ def _fmt(value, digits: int = 3) -> str:
     return "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
 
 
+def _grad(value) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.2g}"
+
+
 def _pct(value) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{100 * value:.0f}%"
 
@@ -66,7 +70,8 @@ def _panel(run_id: str) -> None:
     show_alerts(snap["alerts"])
     rollback_button(run, snap)
     last = snap["latest"]
-    cols = st.columns(7)
+    modes = snap["evals"].get("modes_covered") if snap["has_modes"] else None
+    cols = st.columns(9 if modes is not None else 8)
     cols[0].metric("Step", f"{snap['step']:,}")
     cols[1].metric("State", state)
     cols[2].metric("it/s", _fmt(last.get("steps_per_s"), 0) if state == "running" else "–")
@@ -74,6 +79,11 @@ def _panel(run_id: str) -> None:
     cols[4].metric("G loss", _fmt(last.get("g_loss")))
     cols[5].metric("D acc real", _pct(last.get("d_acc_real", math.nan)))
     cols[6].metric("D acc fake", _pct(last.get("d_acc_fake", math.nan)))
+    cols[7].metric("G grad norm", _grad(last.get("g_grad_norm")),
+                   help="Size of the generator's gradient: near 0 means G has stopped learning (D won).")
+    if modes is not None:
+        cols[8].metric("Modes", f"{int(modes[-1])}/{snap['n_modes']}" if len(modes) else "–",
+                       help="Modes covered at the newest evaluation (2,500 samples, within 3 std of a mode).")
     output = LOSSES[snap["config"]["loss"]["loss"]].output
     left, right = st.columns([1, 1.05], gap="medium")
     with left:

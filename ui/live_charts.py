@@ -88,7 +88,7 @@ def training_spec(output: str, sizes=Sizes(), loss_range=None) -> dict:
             "encoding": {
                 "x": {"field": "step", "type": "quantitative",
                       "axis": {"title": "step" if i == n_panels - 1 else None, "labels": i == n_panels - 1,
-                               "format": ","}},
+                               "format": ",.0f"}},
                 "y": y,
                 "color": {"field": "series", "type": "nominal", "sort": names,
                           "scale": {"domain": names, "range": [t[2] for t in traces]},
@@ -244,7 +244,7 @@ def modes_data(evals: dict) -> pd.DataFrame:
 
 
 def modes_spec(n_modes: int, sizes=Sizes(), width: int = 1100) -> dict:
-    x = {"field": "step", "type": "quantitative", "title": "step", "axis": {"format": ","}}
+    x = {"field": "step", "type": "quantitative", "title": "step", "axis": {"format": ",.0f"}}
     return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"name": "modes"},
             "title": "Mode coverage (2,500 samples, 3-sigma rule)", "width": width, "height": 150,
             "config": _config(sizes), "padding": PAD, "autosize": AUTOSIZE,
