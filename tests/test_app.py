@@ -452,3 +452,68 @@ def test_copy_link_rebuilds_the_run():
     rendered(opened)
     rebuilt = attached(opened)
     assert rebuilt is not run and rebuilt.config == run.config and rebuilt.preset == "ring8"
+
+
+@pytest.mark.parametrize("loss, words", [("non_saturating", "D's belief that a point is real"),
+                                         ("wgan", "the critic's raw score"), ("least_squares", "trained towards 1")])
+def test_the_background_caption_says_what_d_outputs(loss, words):
+    at = rendered(new_session())
+    at.selectbox(key="live_loss").set_value(loss)
+    rendered(at)
+    captions = [c.value for c in at.caption if c.value.startswith("Background:")]
+    assert len(captions) == 1 and words in captions[0], captions
+    assert chart_with(at, "points")["spec"]["layer"][1]["encoding"]["color"]["title"] == (
+        "score" if loss == "wgan" else "D(x)")
+
+
+def test_runs_page_pause_stop_and_delete(tmp_path):
+    from gan_core.checkpoint import read_meta
+    at = rendered(new_session())
+    a = started(at)
+    b = get_registry().create(preset_config("gauss1d"), preset="gauss1d")
+    b.step_once()
+    at.switch_page("pages/runs.py")
+    rendered(at)
+    listed = " ".join(m.value for m in at.markdown)
+    assert a.id in listed and b.id in listed
+    click(at, f"runs_pause_{a.id}")
+    assert a.state == "paused"
+    click(at, f"runs_stop_{a.id}")  # save and unload: gone from memory, listed as saved
+    assert get_registry().get(a.id) is None and int(read_meta(a.autosave_dir)["step"]) == a.step
+    assert at.button(key=f"saved_open_{a.id}")
+    click(at, f"runs_delete_{b.id}")  # asks first, saying what would be lost
+    assert any("1 step" in m.value and "trained since its last save" in m.value for m in at.markdown)
+    click(at, "btn_cancel_delete")
+    assert get_registry().get(b.id) is b
+    click(at, f"runs_delete_{b.id}")
+    click(at, "btn_confirm_delete")
+    assert get_registry().get(b.id) is None
+    click(at, f"saved_delete_{a.id}")
+    click(at, "btn_confirm_delete")
+    assert not a.autosave_dir.exists()
+
+
+def test_a_slow_data_load_does_not_stop_the_old_run_or_other_tabs(monkeypatch):
+    """Building a new run happens outside the old run's lock: while its data loads, the old run trains on
+    and answers snapshots (another tab's page)."""
+    import threading
+    import gan_core.trainer as trainer_mod
+    real = trainer_mod.load_dataset
+
+    def slow(cfg, progress=None):
+        time.sleep(2.0)
+        return real(cfg, progress)
+    at = rendered(new_session())
+    old = started(at)
+    monkeypatch.setattr(trainer_mod, "load_dataset", slow)
+    built = {}
+    t = threading.Thread(target=lambda: built.update(r=get_registry().replace(old, preset_config("digits"))))
+    t.start()
+    time.sleep(0.3)
+    s0 = old.step
+    t0 = time.monotonic()
+    snap = old.snapshot()
+    assert time.monotonic() - t0 < 0.5 and snap["state"] == "running"
+    wait_until(lambda: old.step > s0 + 20, timeout=1.5, what="the old run to keep training during the load")
+    t.join(30)
+    assert built["r"][0].config.data.dataset == "digits" and old.state == "paused"

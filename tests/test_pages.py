@@ -195,6 +195,15 @@ def test_latent_lab_checkpoint_source_renders_the_saved_generator(tmp_path, monk
     assert any("Generator at step 7 · z has 32 dimensions · digits" in c.value for c in at.caption)
     assert the_image(at, "G(z), seed 0") == live  # the checkpoint's generator draws the same picture
 
+    at.radio(key="lat_source").set_value("Current run")  # psi 0 on the live run...
+    rendered(at)
+    at.slider(key="lat_psi").set_value(0.0)
+    rendered(at)
+    assert any("ψ = 0" in w.value for w in at.warning)  # ...says why the sliders look dead
+    at.radio(key="lat_source").set_value("Checkpoint")  # another generator starts from psi = 1 again
+    rendered(at)
+    assert at.slider(key="lat_psi").value == 1.0 and not any("ψ = 0" in w.value for w in at.warning)
+
     fresh, _ = registry.replace(restored, restored.config)  # fresh weights live: the checkpoint's picture stays
     z = torch.randn(4, 32, generator=torch.Generator().manual_seed(0))
     assert not torch.allclose(fresh.generator_view().generate(z), saved.generator_view().generate(z))
@@ -272,6 +281,9 @@ def test_diagnostics_page_on_digits_histogram_memorisation_and_quality_metrics()
     # quality metrics on demand, with the real-vs-real floor; 1,000 samples need 2,000 real images but
     # digits has 1,797, so both sets shrink to 1797 // 2 = 898
     at.selectbox(key="diag_n").set_value(1000)
+    rendered(at)
+    assert any(c.value.startswith(f"Uses **{DIGITS_IMAGES // 2:,}** per set") for c in at.caption), \
+        [c.value for c in at.caption]  # said at the control, before anything is computed
     at.button(key="diag_compute").click()
     rendered(at)
     tables = [m.value for m in at.markdown if m.value.startswith("| metric |")]

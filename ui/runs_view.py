@@ -59,8 +59,20 @@ def _stop(run_id: str) -> None:
     except (OSError, RuntimeError, ValueError) as exc:
         st.session_state["_runs_error"] = f"Run {run_id} could not be saved, so it stays loaded: {exc}"
         return
-    st.toast(f"Run {run_id} saved to {path.parent}/ and unloaded." if path else f"Run {run_id} unloaded.",
+    _leave(run_id)
+    st.toast(f"Run {run_id} saved to {plain(path.parent)}/ and unloaded." if path else f"Run {run_id} unloaded.",
              icon=":material/stop_circle:")
+
+
+def _leave(run_id: str) -> None:
+    """This tab showed a run that was just unloaded or deleted: show the current run instead (not reload
+    the same one from its folder)."""
+    if st.query_params.get("run") == run_id:
+        current = get_registry().current()
+        if current is not None:
+            st.query_params["run"] = current.id
+        else:
+            del st.query_params["run"]
 
 
 def _ask_delete(run_id: str, folder: str | None) -> None:
@@ -99,6 +111,7 @@ def confirm_delete(run_id: str, folder: str | None) -> None:
         st.session_state.pop("_delete", None)
         if not refuse():
             get_registry().remove(run_id)
+            _leave(run_id)
             try:
                 left = delete_folder(Path(folder)) if folder and Path(folder).exists() else []
                 st.toast(f"Deleted run {plain(run_id)}." + (f" Kept other files in its folder: {plain(', '.join(left))}."
