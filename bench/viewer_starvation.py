@@ -67,7 +67,7 @@ def rate(presenter: ProtocolClient, seconds: float) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
-def attack(url: str, stop: threading.Event, counts: list) -> None:
+def attack(url: str, stop: threading.Event, counts: list, rate: float = 0.0) -> None:
     try:
         c = ProtocolClient(url)
     except Exception:  # noqa: BLE001
@@ -78,7 +78,7 @@ def attack(url: str, stop: threading.Event, counts: list) -> None:
         while not stop.is_set():
             c.rerun()
             sent += 1
-            time.sleep(0.001)
+            time.sleep(1.0 / rate if rate else 0.001)
     except Exception:  # noqa: BLE001  (the server closed the connection)
         pass
     counts.append((sent, c.finished))
@@ -90,6 +90,9 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--preset", default="ring8")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="reruns per second per client (0: as fast as the socket takes them; a few per second "
+                         "stays under the flood cut-off and is what the rate limits must bound)")
     args = ap.parse_args()
     import tempfile
     port = free_port()
@@ -109,7 +112,7 @@ def main() -> int:
         time.sleep(3)  # warm up
         before = rate(presenter, args.seconds)
         stop, counts = threading.Event(), []
-        threads = [threading.Thread(target=attack, args=(url, stop, counts), daemon=True) for _ in range(args.clients)]
+        threads = [threading.Thread(target=attack, args=(url, stop, counts, args.rate), daemon=True) for _ in range(args.clients)]
         for t in threads:
             t.start()
         time.sleep(2)
@@ -127,7 +130,7 @@ def main() -> int:
             proc.wait(10)
     sent = sum(c[0] for c in counts if c != -1)
     finished = sum(c[1] for c in counts if c != -1)
-    result = {"preset": args.preset, "clients": args.clients, "undisturbed_steps_per_s": round(before, 1),
+    result = {"preset": args.preset, "clients": args.clients, "rate_per_client": args.rate, "undisturbed_steps_per_s": round(before, 1),
               "attacked_steps_per_s": round(during, 1), "after_steps_per_s": round(after, 1),
               "ratio": round(during / before, 3) if before else None, "reruns_sent": sent,
               "script_runs_finished_for_attackers": finished, "cpus": os.cpu_count(),

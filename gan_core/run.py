@@ -40,9 +40,7 @@ VISUAL_INTEREST_SECONDS = 5.0  # pictures are drawn while a page asked for one t
 GENERATOR_COPY_SECONDS = 0.5  # a page's generator copy is refreshed this often while pages ask for it
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_RATE = 10_000.0  # the slow-motion cap (steps/s) accepts 0 (no cap) up to this
-MAX_RUN_STEPS = 1_000_000
-SNAPSHOT_GRACE_STEPS = 50  # no "good" snapshot this soon after a live change: lr 1.0 on SGD reaches NaN within
-# a few steps, and a snapshot of the exploding weights in between would make Roll back useless  # "Step x N" accepts 1..this
+MAX_RUN_STEPS = 1_000_000  # "Step x N" accepts 1..this
 _LIVE_RUNS: "weakref.WeakSet[Run]" = weakref.WeakSet()
 
 

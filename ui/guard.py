@@ -118,7 +118,9 @@ class RerunLimiter:
 
 
 FLOOD_BAN_ENV = "GAN_PLAYGROUND_FLOOD_BAN_S"  # how long an address that flooded is shut out (default 30 s)
-LIMITER = RerunLimiter(ban_s=float(os.environ.get(FLOOD_BAN_ENV) or 30.0))
+ADDRESS_RATE_ENV = "GAN_PLAYGROUND_VIEWER_RERUNS_PER_S"  # script runs per second for all viewers of one address
+LIMITER = RerunLimiter(address_burst=8.0, address_rate=float(os.environ.get(ADDRESS_RATE_ENV) or 4.0),
+                       ban_s=float(os.environ.get(FLOOD_BAN_ENV) or 30.0))
 _TOKEN_CACHE: dict = {"at": -1e9, "token": None}
 
 
