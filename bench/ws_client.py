@@ -137,11 +137,12 @@ class ProtocolClient:
                 raise TimeoutError(f"the server finished {self.finished} of {target} script runs")
             time.sleep(0.02)
 
-    def sign_in(self, token: str) -> None:
+    def sign_in(self, token: str, wait: bool = True) -> None:
         """Type the presenter token and press "Enter presenter mode" (a form: both go in one rerun)."""
         self.rerun(widgets={self.widget_ids["presenter_entry"]: token,
                             self.widget_ids["Enter presenter mode"]: True})
-        self.wait_finished()
+        if wait:
+            self.wait_finished()
 
     def click(self, key: str, query: str = "") -> None:
         self.rerun(query=query, widgets={self.widget_ids[key]: True})

@@ -19,3 +19,22 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One `streamlit run app.py` for every browser test module (each test opens its own link: ?preset=...)."""
+    from helpers_server import serve
+    yield from serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the session (tests open their own pages and contexts)."""
+    from helpers_browser import CHROMIUM, CHROMIUM_ARGS, sync_api  # skips without Chromium or Playwright
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -2,7 +2,8 @@
 against `streamlit run app.py` in a subprocess. Importing this skips the importing module when Playwright
 or /usr/bin/chromium is missing (CI installs both; never download a browser for these tests).
 
-Fixtures ``server`` and ``browser`` (module scope) are used by importing them into a test module.
+The fixtures ``server`` (one `streamlit run app.py` for every browser test module) and ``browser`` (one
+Chromium) are session-wide, in tests/conftest.py.
 """
 from __future__ import annotations
 
@@ -42,21 +43,6 @@ METRIC_JS = """(label) => {
   return null;
 }"""
 
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    yield from serve(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def button(page, name: str):

@@ -251,3 +251,48 @@ def test_autosave_status_shows_on_the_train_page():
     assert (runs_dir() / run.id / WEIGHTS_FILE).is_file()
     saved = [c.value for c in at.caption if c.value.startswith("Saved step")]
     assert saved and "(autosave every 0.002 min)" in saved[0], [c.value for c in at.caption]
+
+
+def test_a_viewer_picks_listed_checkpoints_only(monkeypatch):
+    monkeypatch.setenv("GAN_PLAYGROUND_PRESENTER_TOKEN", TOKEN)
+    at = rendered(session())
+    run = attached(at)
+    run.step_once()
+    run.save()
+    at.switch_page("pages/latent.py")
+    rendered(at)
+    at.radio(key="lat_source").set_value("Checkpoint")
+    rendered(at)
+    options = at.selectbox(key="ckpt_pick").options
+    assert str(run.autosave_dir) in options and "other path…" not in options  # no way to name a server file
+    assert not [t for t in at.text_input if t.key == "ckpt_path"]
+
+
+def test_a_run_too_big_for_this_machine_is_refused_in_setup():
+    """digits with a 64 px DCGAN, ngf = ndf = 512 and batch 8192 took 11 GB and never finished a step."""
+    at = rendered(session())
+    run = attached(at)
+    press(at, "btn_setup")
+    at.selectbox(key="setup_preset").set_value("digits")
+    rendered(at)
+    at.selectbox(key="setup_arch").set_value("dcgan")
+    at.number_input(key="setup_image_size").set_value(64)
+    at.number_input(key="setup_ngf").set_value(512)
+    at.number_input(key="setup_ndf").set_value(512)
+    at.number_input(key="setup_batch_size").set_value(8192)
+    rendered(at)
+    press(at, "btn_setup_start")
+    errs = errors(at)
+    assert any("model.ngf" in e and ("GB" in e or " s " in e) for e in errs), errs
+    assert attached(at) is run  # nothing was built; the current run stays
+
+
+def test_token_tries_are_limited_per_address(monkeypatch):
+    from ui.lecture import Attempts
+    monkeypatch.setattr("ui.lecture.WRONG_TOKEN_DELAY_S", 1.0)
+    tries = Attempts()
+    assert tries.wait_s("10.0.0.7") == 0
+    tries.failed("10.0.0.7")
+    tries.failed("10.0.0.7")  # a second wrong try right away: the next one waits two delays
+    assert 1.5 < tries.wait_s("10.0.0.7") <= 2.0
+    assert tries.wait_s("10.0.0.8") == 0  # another laptop is not slowed

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from helpers_browser import (CHARTS_JS, CONNECTED, METRIC_JS, STATUS_JS, browser, button, choose,  # noqa: F401
-                             nav, open_setup, page_run_id, poll, run_id, serve, server, settled_step, status_step,
-                             step_of)
+from helpers_browser import (CHARTS_JS, CONNECTED, METRIC_JS, STATUS_JS, button, nav, open_setup,
+                             page_run_id, poll, run_id, serve, settled_step, status_step, step_of)
 
 def test_training_updates_live_and_survives_a_reload(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -31,7 +30,7 @@ def test_training_updates_live_and_survives_a_reload(server, browser, tmp_path):
         return now if len(now) >= 2 and (before is None or all(a != b for a, b in zip(now, before))) else None
 
     try:
-        page.goto(server)
+        page.goto(server + "/?preset=ring8")  # a new run from a link (the server is shared by the session)
         page.wait_for_selector(CONNECTED)
         # By accessible name: the button's text also holds its icon's ligature ("play_arrowStart"), and
         # Reset's "restart_alt" contains "start"; the icon is aria-hidden, so the name is just "Start".

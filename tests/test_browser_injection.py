@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers_browser import CONNECTED, browser, poll, server  # noqa: F401
+from helpers_browser import (CONNECTED, poll)
 
 PAYLOADS = [
     ("run", "![x](http://127.0.0.1:9/pixel.png)"),

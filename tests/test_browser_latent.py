@@ -8,8 +8,7 @@ download a browser for this).
 """
 from __future__ import annotations
 
-from helpers_browser import (CONNECTED, browser, choose, nav, open_setup, page_run_id as run_id, poll,  # noqa: F401
-                             server)
+from helpers_browser import (CONNECTED, choose, nav, open_setup, page_run_id as run_id, poll)
 
 # The src of a laid-out, loaded st.image in the main area whose caption starts with the given text
 # (Streamlit may keep hidden, zero-size copies of elements while a fragment reruns).
@@ -51,7 +50,7 @@ def test_latent_lab_slider_redraws_the_generated_image(server, browser, tmp_path
             page.get_by_role("heading", name=heading, exact=True).wait_for()
 
     try:
-        page.goto(server)
+        page.goto(server + "/?preset=ring8")
         page.wait_for_selector(CONNECTED)
         rid = poll(lambda: run_id(page), 20, "?run= in the URL")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers_browser import (CONNECTED, METRIC_JS, browser, button, nav, open_setup, page_run_id, poll,  # noqa: F401
-                             server, settled_step, step_of)
+from helpers_browser import (CONNECTED, METRIC_JS, button, nav, open_setup, page_run_id, poll,
+                             step_of)
 
 # Bounding boxes of the named parts of the Train page (None for a part that is not laid out).
 BOXES_JS = """() => {
@@ -111,10 +111,11 @@ def test_enter_in_a_setup_field_starts_nothing(server, browser):  # noqa: F811
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.set_default_timeout(30_000)
     try:
-        training(page, server)
-        button(page, "Pause").click()
-        poll(lambda: page.evaluate(METRIC_JS, "State") == "paused", 20, "paused")
-        rid, step = page_run_id(page), settled_step(page)
+        page.goto(f"{server}/?preset=ring8")
+        page.wait_for_selector(CONNECTED)
+        button(page, "×10").click()  # a run that trained: what a submit used to wipe
+        poll(lambda: page.evaluate(METRIC_JS, "State") == "paused" and step_of(page) == 10, 30, "10 steps")
+        rid, step = page_run_id(page), 10
         dialog = open_setup(page)
         field = dialog.get_by_role("textbox", name="Data folder (MNIST files)")
         field.fill("/tmp/somewhere")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers_browser import CONNECTED, METRIC_JS, browser, button, page_run_id, poll, serve, step_of  # noqa: F401
+from helpers_browser import (CONNECTED, METRIC_JS, button, page_run_id, poll, serve, step_of)
 
 TOKEN = "lecture-token-42"
 CONTROLS = ("Start", "Step", "×10", "×100", "Reset", "Save", "Setup")

@@ -37,3 +37,52 @@ def test_a_divergence_spike_is_kept_off_the_axis():
 def test_robust_range_needs_enough_points():
     assert charts.robust_range([np.array([1.0, 1e9])]) is None
     assert charts.robust_range([]) is None
+
+
+# ---------------------------------------------------------------- the live Vega-Lite charts (ui/live_charts.py)
+
+def test_one_colour_per_quantity_and_one_legend_per_panel():
+    from ui import live_charts
+    colours = [c for _, _, c, *_ in charts.TRAINING_TRACES]
+    assert len(set(colours)) == len(colours)  # "D acc on real" and "D(x) real" were both green
+    spec = live_charts.training_spec("logit")
+    assert len(spec["vconcat"]) == 3
+    assert spec["resolve"]["legend"]["color"] == "independent"
+    for panel in spec["vconcat"]:
+        line = panel["layer"][-1]
+        names = line["encoding"]["color"]["scale"]["domain"]
+        assert line["encoding"]["color"]["legend"]["orient"] == "right"  # beside the plot, never over curves
+        assert {t[1] for t in charts.TRAINING_TRACES if t[1] in names} == set(names)
+    assert "healthy 70–80%" in spec["vconcat"][1]["title"]  # the band's label is the title, not on the plot
+
+
+def test_the_view_follows_generated_points_and_counts_the_rest():
+    from gan_core.viz import view_bounds
+    bounds = ((-3.0, 3.0), (-3.0, 3.0))
+    inside = np.random.default_rng(0).uniform(-2.5, 2.5, (500, 2))
+    assert view_bounds(bounds, inside) == ((-3.0, 3.0), (-3.0, 3.0), 0)
+    wide = inside * 2.2  # out to +-5.5: the view widens to +-6 (zoom 2), nothing left outside
+    (x0, x1), _, out = view_bounds(bounds, wide)
+    assert (x0, x1) == (-6.0, 6.0) and out == 0
+    far = np.vstack([inside, [[1e4, 0.0]] * 3])  # three points gone far away: counted, not chased
+    (x0, x1), _, out = view_bounds(bounds, far)
+    assert (x0, x1) == (-3.0, 3.0) and out == 3
+
+
+def test_arrowheads_sit_under_the_points_and_marks_are_clipped():
+    from ui import live_charts
+    rng = np.random.default_rng(1)
+    visual = {"kind": "2d", "real": rng.normal(size=(64, 2)), "fake": rng.normal(size=(64, 2)),
+              "heat": rng.uniform(size=(48, 48)), "heat_x": np.linspace(-3, 3, 48), "heat_y": np.linspace(-3, 3, 48),
+              "arrow_xy": rng.normal(size=(16, 2)), "arrow_uv": rng.normal(size=(16, 2)), "output": "logit",
+              "bounds": ((-3, 3), (-3, 3))}
+    spec = live_charts.space_spec(visual)
+    kinds = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert kinds.index("rule") < kinds.index("circle") and kinds.index("point") < kinds.index("circle")
+    assert all(layer["mark"].get("clip") for layer in spec["layer"] if layer["mark"]["type"] in ("rule", "circle"))
+    heads = [layer for layer in spec["layer"] if layer["mark"].get("shape") == "triangle-up"]
+    assert len(heads) == 1
+    data = live_charts.space_data(visual)["arrows"]
+    d = data[["x2", "y2"]].to_numpy() - data[["x", "y"]].to_numpy()
+    # each head points along its arrow (angle clockwise from up)
+    np.testing.assert_allclose(data["angle"], np.degrees(np.arctan2(d[:, 0], d[:, 1])) % 360)

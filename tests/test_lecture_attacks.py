@@ -202,20 +202,18 @@ def test_a_viewer_cannot_upload_and_uploads_are_bounded(lecture):
 
 
 def test_token_guesses_from_one_address_are_slowed_together(lecture):
-    """Twenty sessions guessing at once from one laptop: only about one guess per second is checked."""
+    """Ten sessions guessing at once from one laptop: about one guess per second is checked at most (the
+    others are refused unchecked, or never run: viewers' reruns are rate limited per address too)."""
     sessions = [viewer(lecture) for _ in range(10)]
-    threads = [threading.Thread(target=s.sign_in, args=(f"guess-{i}",)) for i, s in enumerate(sessions)]
     t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    for i, s in enumerate(sessions):
+        s.sign_in(f"guess-{i}", wait=False)
+    time.sleep(4.0)
     took = time.monotonic() - t0
     checked = sum(any("That is not the presenter token" in x for x in s.texts()) for s in sessions)
-    refused = sum(any("Too many tries from your address" in x for x in s.texts()) for s in sessions)
-    assert checked + refused == len(sessions)
-    assert checked <= 1 + took / 1.0 + 1, f"{checked} guesses were checked in {took:.1f} s"
-    assert refused >= len(sessions) - checked
+    assert checked >= 1  # a guess is checked, and told it was wrong
+    assert checked <= 1 + took, f"{checked} guesses were checked in {took:.1f} s"
+    # (the per-address bound on its own: test_app_safety.py::test_token_tries_are_limited_per_address)
     for s in sessions:
         s.close()
 
