@@ -118,7 +118,7 @@ def main() -> None:
                 results[f"app + {n} tab{'s' if n > 1 else ''}"].append(with_tabs(pw, a.preset, n, a.seconds))
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in results.items()), flush=True)
     base = max(results["headless"])
-    print(f"\n| setting | steps/s per round | best | vs headless |\n|---|---|---|---|")
+    print("\n| setting | steps/s per round | best | vs headless |\n|---|---|---|---|")
     for k, v in results.items():
         print(f"| {k} | {', '.join(f'{x:.0f}' for x in v)} | {max(v):.0f} | {max(v) / base:.0%} |")
     print(f"# load after {os.getloadavg()[0]:.2f}")

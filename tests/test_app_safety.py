@@ -55,7 +55,7 @@ def errors(at: AppTest) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def lecture_mode_off(monkeypatch, clean_registry):
+def lecture_mode_off(monkeypatch, clean_registry):  # noqa: F811
     """No presenter token unless a test sets one; no delay after a wrong token in tests."""
     monkeypatch.delenv("GAN_PLAYGROUND_PRESENTER_TOKEN", raising=False)
     monkeypatch.setattr("ui.lecture.WRONG_TOKEN_DELAY_S", 0.0)
