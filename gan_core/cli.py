@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="sample-quality metrics of a saved run, as one JSON line")
     e.add_argument("--run", required=True, help="a checkpoint folder written by train --out (or the app's Save)")
     e.add_argument("--samples", type=int, default=None, help="generated samples (default 2500 toy, 2000 images)")
+    e.add_argument("--stacked-samples", type=int, default=None,
+                   help="Stacked MNIST: samples for the 1,000-mode count (default 26000, the published protocol)")
     e.add_argument("--data-dir", default=None, help="where the real data lives, if not where it was trained")
     e.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     b = sub.add_parser("bench", help="images/s of the 64x64 DCGAN: reference loop vs playground (gan_core.bench)")
@@ -203,7 +205,10 @@ def cmd_evaluate(args) -> int:
 
     if args.samples is not None and not 10 <= args.samples <= 100_000:
         raise CliError(f"--samples = {args.samples} is out of range [10, 100000]")
-    result = evaluate_checkpoint(args.run, args.samples, args.data_dir, _progress(args.quiet))
+    if args.stacked_samples is not None and not 100 <= args.stacked_samples <= 1_000_000:
+        raise CliError(f"--stacked-samples = {args.stacked_samples} is out of range [100, 1000000]")
+    result = evaluate_checkpoint(args.run, args.samples, args.data_dir, _progress(args.quiet),
+                                 stacked_samples=args.stacked_samples)
     print(json.dumps(_json_safe(result), allow_nan=False))
     return 0
 

@@ -6,15 +6,19 @@ That is why every Fréchet distance comes with its real-vs-real floor at the sam
 
 - ``frechet_distance`` / ``fid``: Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update Rule
   Converge to a Local Nash Equilibrium" (Fréchet distance between Gaussians fitted to features).
-- ``inception_score``: Salimans et al. 2016, "Improved Techniques for Training GANs".
+- ``inception_score``: Salimans et al. 2016, "Improved Techniques for Training GANs"; one split, and
+  ``inception_score_splits``: mean and standard deviation over 10 consecutive splits, as papers report.
 - ``precision_recall``: Kynkäänniemi et al. 2019, "Improved Precision and Recall Metric for Assessing
   Generative Models" (k-NN balls, k = 3).
 - ``density_coverage``: Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for Generative
   Models" (k = 5).
 - ``stacked_mnist_modes``: the Stacked MNIST protocol of Metz et al. 2017 (Unrolled GANs) and Lin et al.
-  2018 (PacGAN): 1000 modes, KL(generated || uniform). Published: DCGAN 99-427 modes, PacDCGAN ~1000 / 0.06.
+  2018 (PacGAN): 1000 modes, KL(generated || uniform), on 26,000 samples (``STACKED_SAMPLES``). Published:
+  DCGAN 99-427 modes, PacDCGAN ~1000 / 0.06. Fewer samples score lower even for a perfect generator:
+  ``uniform_mode_reference(n)`` gives what one scores at n, shown beside every count made on fewer.
 
-Pairwise distances go through ``torch.cdist`` in row chunks, so 10k x 10k sets need bounded memory.
+k-NN distances are exact float64 (``gan_core.knn``: a matrix product ranks, exact differences decide), in
+row chunks, so 10k x 10k sets need bounded memory.
 
     from gan_core.classifier import load_classifier
     from gan_core.quality import evaluate_samples
@@ -30,9 +34,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import knn
+
 Array = Union[np.ndarray, Tensor]
 Progress = Optional[Callable[[str, float], None]]
-CHUNK = 1024  # query rows per cdist block: 1024 x 10k float32 = 40 MB
+CHUNK = 1024  # query rows per distance block: 1024 x 10k float64 = 80 MB
 COVERED_SHARE = 0.1  # a class is "covered" when predicted for >= 10% of its uniform share of samples
 EPS = 1e-12
 
@@ -95,10 +101,10 @@ def fid(feats_a: Array, feats_b: Array) -> float:
 
 # ---------------------------------------------------------------- Inception Score
 
-def inception_score(probs: Array, splits: int = 1) -> float:
-    """exp(E_x KL(p(y|x) || p(y))) of class probabilities (N, K), averaged over ``splits`` equal parts.
+IS_SPLITS = 10  # as in Salimans et al.'s released code and the papers that quote it
 
-    1 for uninformative or all-identical predictions, K for confident predictions spread evenly over K classes."""
+
+def _split_scores(probs: Array, splits: int) -> list[float]:
     p = _np64(probs)
     if p.ndim != 2 or p.shape[0] == 0:
         raise ValueError(f"probs must be a non-empty (N, K) array, got shape {p.shape}")
@@ -109,58 +115,73 @@ def inception_score(probs: Array, splits: int = 1) -> float:
         py = part.mean(0, keepdims=True)  # (1, K) marginal
         kl = (part * (np.log(part + EPS) - np.log(py + EPS))).sum(1)  # (n,)
         scores.append(math.exp(float(kl.mean())))
-    return float(np.mean(scores))
+    return scores
+
+
+def inception_score(probs: Array, splits: int = 1) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) of class probabilities (N, K), averaged over ``splits`` equal parts.
+
+    1 for uninformative or all-identical predictions, K for confident predictions spread evenly over K classes."""
+    return float(np.mean(_split_scores(probs, splits)))
+
+
+def inception_score_splits(probs: Array, splits: int = IS_SPLITS) -> tuple[float, float]:
+    """(mean, standard deviation) of the score over ``splits`` parts, the figure papers report as "m ± s".
+
+    Split rule (Salimans et al. 2016's released code): the samples in their given order cut into
+    ``splits`` consecutive parts of equal size (sizes differ by at most one when N is not a multiple);
+    each part's score uses its own marginal p(y); the deviation is the population one (ddof = 0, numpy's
+    default, as in that code; torchmetrics uses ddof = 1, larger by sqrt(10/9) for 10 splits)."""
+    scores = _split_scores(probs, splits)
+    return float(np.mean(scores)), float(np.std(scores))
 
 
 # ---------------------------------------------------------------- k-NN manifolds
 
 def kth_nn_distance(x: Array, k: int, chunk: int = CHUNK) -> Tensor:
-    """(N,) distance from each row of ``x`` (N, F) to its k-th nearest other row."""
-    x = _t32(x)
+    """(N,) float64 distance from each row of ``x`` (N, F) to its k-th nearest other row (exact; see knn)."""
+    x = knn.as_f64(x)
     if not 1 <= k < x.shape[0]:
         raise ValueError(f"k = {k} needs 1 <= k < number of samples ({x.shape[0]})")
-    out = []
-    for i in range(0, x.shape[0], chunk):
-        d = torch.cdist(x[i:i + chunk], x)  # (c, N), includes the zero self-distance
-        out.append(d.topk(k + 1, dim=1, largest=False).values[:, k])
-    return torch.cat(out)
-
-
-def _ball_hits(centres: Tensor, radii: Tensor, queries: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
-    """(per query: number of balls containing it (Q,), per centre: whether any query falls inside (C,))."""
-    counts = torch.zeros(queries.shape[0], dtype=torch.int64, device=queries.device)
-    hit = []
-    for i in range(0, centres.shape[0], chunk):
-        inside = torch.cdist(centres[i:i + chunk], queries) <= radii[i:i + chunk, None]  # (c, Q)
-        counts += inside.sum(0)
-        hit.append(inside.any(1))
-    return counts, torch.cat(hit)
+    return knn.kth_sq_distance(x, k, chunk).sqrt()
 
 
 def _pair(real: Array, fake: Array, k: int) -> tuple[Tensor, Tensor]:
-    r, f = _t32(real), _t32(fake)
+    r, f = knn.as_f64(real, "real features"), knn.as_f64(fake, "fake features")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"real and fake features differ in width: {r.shape[1]} vs {f.shape[1]}")
     if min(r.shape[0], f.shape[0]) <= k:
         raise ValueError(f"k = {k} needs more than {k} real and fake samples, got {r.shape[0]} and {f.shape[0]}")
-    return r, f.to(r.device)
+    return r, f
+
+
+def _hits(centres: Tensor, queries: Tensor, k: int, strict: bool, chunk: int, centre: Tensor):
+    radii = knn.kth_sq_distance(centres, k, chunk)
+    return knn.ball_hits(centres, radii, queries, strict, chunk, centre)
 
 
 def precision_recall(real: Array, fake: Array, k: int = 3, chunk: int = CHUNK) -> tuple[float, float]:
     """Kynkäänniemi et al. 2019: precision = share of fakes inside some real k-NN ball; recall = share of
-    reals inside some fake k-NN ball (ball radius = distance to the k-th nearest neighbour in its own set)."""
+    reals inside some fake k-NN ball (ball radius = distance to the k-th nearest neighbour in its own set).
+
+    A point on a ball's edge counts as inside (``<=``), as in the authors' code. Distances are exact in
+    float64 (``gan_core.knn``), so a large common offset in the features changes nothing."""
     r, f = _pair(real, fake, k)
-    in_real, _ = _ball_hits(r, kth_nn_distance(r, k, chunk), f, chunk)
-    in_fake, _ = _ball_hits(f, kth_nn_distance(f, k, chunk), r, chunk)
-    return float((in_real > 0).float().mean()), float((in_fake > 0).float().mean())
+    centre = r.mean(0)
+    in_real, _ = _hits(r, f, k, False, chunk, centre)
+    in_fake, _ = _hits(f, r, k, False, chunk, centre)
+    return float((in_real > 0).double().mean()), float((in_fake > 0).double().mean())
 
 
 def density_coverage(real: Array, fake: Array, k: int = 5, chunk: int = CHUNK) -> tuple[float, float]:
     """Naeem et al. 2020: density = (1 / kM) sum_j #{real balls containing fake j} (about 1 when fake and
-    real follow one distribution, can exceed 1); coverage = share of real balls holding at least one fake."""
+    real follow one distribution, can exceed 1); coverage = share of real balls holding at least one fake.
+
+    A point on a ball's edge counts as outside (``<``), as in the reference implementation (prdc), so
+    fake = real reads density 1 and coverage 1. Distances are exact in float64 (``gan_core.knn``)."""
     r, f = _pair(real, fake, k)
-    counts, covered = _ball_hits(r, kth_nn_distance(r, k, chunk), f, chunk)
-    return float(counts.double().sum() / (k * f.shape[0])), float(covered.float().mean())
+    counts, covered = _hits(r, f, k, True, chunk, r.mean(0))
+    return float(counts.double().sum() / (k * f.shape[0])), float(covered.double().mean())
 
 
 # ---------------------------------------------------------------- classes, diversity, memorisation
@@ -195,21 +216,17 @@ def diversity(feats: Array, n_pairs: int = 2000, seed: int = 0) -> float:
 
 
 def nearest_neighbours(samples: Array, train_images: Array, chunk: int = 256) -> tuple[Tensor, Tensor]:
-    """For samples (N, C, H, W): (indices (N,) into train_images (M, C, H, W), exact L2 pixel distances (N,)).
+    """For samples (N, C, H, W): (indices (N,) into train_images (M, C, H, W), L2 pixel distances (N,)).
 
-    The search uses fast matrix-product distances; the winner's distance is then recomputed exactly,
-    so a memorised copy reads as 0."""
+    Exact in float64 (``gan_core.knn``): a memorised copy reads as 0 even when a training image one grey
+    level away exists, and ties go to the lowest index."""
     s, t = torch.as_tensor(samples), torch.as_tensor(train_images)
     if s.ndim < 2 or t.ndim < 2 or s.shape[1:] != t.shape[1:]:
         raise ValueError(f"samples {tuple(s.shape)} and training images {tuple(t.shape)} must share one shape")
     if t.shape[0] == 0:
         raise ValueError("nearest_neighbours needs at least one training image")
-    s, t = s.flatten(1).float(), t.flatten(1).float().to(s.device)  # (N, D), (M, D)
-    idx = torch.empty(s.shape[0], dtype=torch.int64, device=s.device)
-    for i in range(0, s.shape[0], chunk):
-        idx[i:i + chunk] = torch.cdist(s[i:i + chunk], t).argmin(1)  # (c,)
-    dist = (s.double() - t[idx].double()).norm(dim=1)
-    return idx.cpu(), dist.float().cpu()
+    idx, d2 = knn.nearest(knn.as_f64(s.flatten(1)), knn.as_f64(t.flatten(1)), chunk)
+    return idx, d2.sqrt().float()
 
 
 # ---------------------------------------------------------------- Stacked MNIST
@@ -225,11 +242,42 @@ def stacked_mnist_modes(images: Array, classifier) -> dict:
     if digits.min() < 0 or digits.max() > 9:
         raise ValueError("the classifier must predict digits 0..9 for Stacked MNIST")
     modes = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]  # (N,)
-    hist = torch.bincount(modes, minlength=1000).numpy()
+    return mode_hist_stats(torch.bincount(modes, minlength=1000).numpy())
+
+
+def mode_hist_stats(hist: np.ndarray) -> dict:
+    """modes_captured (bins hit at least once), kl_to_uniform (KL(hist || uniform)), hist and n of a
+    mode histogram (e.g. the sum of several batches' Stacked MNIST histograms)."""
+    hist = np.asarray(hist)
+    if hist.ndim != 1 or hist.sum() <= 0:
+        raise ValueError(f"a mode histogram needs at least one sample, got shape {hist.shape}")
     q = hist / hist.sum()
     nz = q > 0
-    return {"modes_captured": int(nz.sum()), "kl_to_uniform": float((q[nz] * np.log(q[nz] * 1000)).sum()),
-            "hist": hist, "n": int(x.shape[0])}
+    return {"modes_captured": int(nz.sum()), "kl_to_uniform": float((q[nz] * np.log(q[nz] * len(hist))).sum()),
+            "hist": hist, "n": int(hist.sum())}
+
+
+STACKED_SAMPLES = 26_000  # the published protocol's sample count (Metz et al. 2017; Lin et al. 2018)
+
+
+def uniform_mode_reference(n: int, modes: int = 1000) -> dict:
+    """What a perfect generator (exactly uniform over ``modes``, perfectly classified) scores on average
+    with ``n`` samples: expected modes captured ``modes * (1 - (1 - 1/modes)^n)`` and expected
+    KL(histogram || uniform), exact: by linearity ``modes * E[(X/n) log(modes X / n)]``, X ~ Binomial(n, 1/modes).
+
+    At 2,000 samples: ~865 modes and KL ~0.28; at 26,000: ~1,000 and ~0.019, so mode counts are only
+    comparable at one sample count."""
+    if n < 1 or modes < 1:
+        raise ValueError(f"n = {n} and modes = {modes} must be at least 1")
+    p = 1.0 / modes
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    top = min(n, int(mean + 40 * sd + 40))
+    kl = 0.0
+    log_p, log_q = math.log(p), math.log1p(-p) if modes > 1 else 0.0
+    for x in range(1, top + 1 if modes > 1 else 1):  # one mode: the histogram is uniform, KL = 0
+        log_pmf = math.lgamma(n + 1) - math.lgamma(x + 1) - math.lgamma(n - x + 1) + x * log_p + (n - x) * log_q
+        kl += math.exp(log_pmf) * (x / n) * math.log(modes * x / n)
+    return {"n": n, "modes": modes, "modes_captured": modes * (1.0 - (1.0 - p) ** n), "kl_to_uniform": modes * kl}
 
 
 # ---------------------------------------------------------------- everything at once
@@ -249,7 +297,7 @@ def evaluate_samples(fake: Array, real: Array, classifier, progress: Progress = 
     The real set is split (seeded) into two disjoint samples A and B of ``n`` images each; fake uses its
     first ``n`` images. ``n`` = N when M >= 2N, else M // 2 (``n_reduced`` says so). Every real-vs-fake
     number has its real-vs-real reference at the same n: fid vs fid_floor (A vs B), inception_score vs
-    inception_score_real, precision/recall/density/coverage vs their ``*_real`` twins (B judged against A).
+    inception_score_real (one split; ``*_mean`` and ``*_std`` over 10 splits beside them), precision/recall/density/coverage vs their ``*_real`` twins (B judged against A).
     ``progress(message, fraction)`` is called between stages."""
     fake_t, real_t = torch.as_tensor(fake), torch.as_tensor(real)
     if fake_t.ndim != 4 or real_t.ndim != 4 or fake_t.shape[1:] != real_t.shape[1:]:
@@ -274,6 +322,9 @@ def evaluate_samples(fake: Array, real: Array, classifier, progress: Progress = 
     out["fid"], out["fid_floor"] = fid(f_feat, a_feat), fid(b_feat, a_feat)
     say("Inception scores", 3 / stages)
     out["inception_score"], out["inception_score_real"] = inception_score(f_prob), inception_score(a_prob)
+    if n >= IS_SPLITS:
+        out["inception_score_mean"], out["inception_score_std"] = inception_score_splits(f_prob)
+        out["inception_score_real_mean"], out["inception_score_real_std"] = inception_score_splits(a_prob)
     say(f"Precision and recall (k={k_pr})", 4 / stages)
     out["precision"], out["recall"] = precision_recall(a_feat, f_feat, k_pr)
     out["precision_real"], out["recall_real"] = precision_recall(a_feat, b_feat, k_pr)

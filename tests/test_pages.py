@@ -290,7 +290,11 @@ def test_diagnostics_page_on_digits_histogram_memorisation_and_quality_metrics()
     assert len(tables) == 1
     assert "Fréchet distance" in tables[0] and "real vs real" in tables[0]
     assert "Precision (k=3)" in tables[0] and "Coverage (k=5)" in tables[0]
-    assert any(f"Generator at step 300; {DIGITS_IMAGES // 2} samples per set." == c.value for c in at.caption)
+    assert any(c.value.startswith(f"Generator at step 300; {DIGITS_IMAGES // 2} samples per set.") for c in at.caption)
+    mean, std = (float(v) for v in re.search(r"Inception-style score, 10 splits \| \*\*([\d.]+) ± ([\d.]+)\*\*",
+                                               tables[0]).groups())
+    single = float(re.search(r"Inception-style score \| \*\*([\d.]+)\*\*", tables[0]).group(1))
+    assert 1 <= mean <= 10 and 0 < std < 1 and abs(mean - single) < 3 * std + 0.5  # ten splits of 89-90
     fid, floor = (float(v) for v in re.search(r"Fréchet distance[^|]*\| \*\*([\d.]+)\*\* \| ([\d.]+) \|",
                                               tables[0]).groups())
     assert 0 <= floor < fid
