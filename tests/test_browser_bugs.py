@@ -77,7 +77,8 @@ def test_a_preset_keeps_the_data_folder_typed_in_setup(server, browser, tmp_path
         poll(lambda: "· mnist" in main_text(page) and page.get_by_role("dialog").count() == 0, 60,
              "the mnist run (its DCGAN) built from the typed folder")
         assert "not found" not in main_text(page)
-        assert "64 fixed noise vectors" in main_text(page)  # the sample grid: image data on the preset's model
+        poll(lambda: "64 fixed noise vectors" in main_text(page), 30,  # the sample grid: image data on the DCGAN
+             "the sample grid of the preset's model")
     finally:
         page.close()
 

@@ -164,10 +164,40 @@ def _close(client) -> None:
     ws = getattr(client, "_websocket", None)
     if ws is None:
         return
+    transport = _transport(ws)
+    if transport is not None:
+        # drop the TCP connection now: a polite close would let uvicorn keep reading (and discarding) a
+        # flood for its 10 s close timeout, while the ban, renewed only by delivered messages, ran out
+        transport.abort()
+        return
     try:
         asyncio.get_running_loop().create_task(ws.close(code=1008))
     except RuntimeError:  # no running loop (not the bundled server): nothing to close
         pass
+
+
+def _transport(ws):
+    """The asyncio transport under a Starlette websocket served by uvicorn: the ``send`` the app holds is
+    uvicorn's protocol method, wrapped in Starlette's closures (None when it cannot be found)."""
+    return _owner_transport(getattr(ws, "_send", None), 0)
+
+
+def _owner_transport(fn, depth: int):
+    if fn is None or depth > 6:
+        return None
+    transport = getattr(getattr(fn, "__self__", None), "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        return transport
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            inner = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if callable(inner):
+            found = _owner_transport(inner, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def install() -> None:
