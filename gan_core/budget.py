@@ -269,6 +269,10 @@ def estimate(cfg: Config, data_shape: tuple, num_classes: Optional[int] = None) 
     flops = t.d_steps * (B * g.flops + 3 * 2 * B * d.flops) + 3 * B * d.flops + 2 * B * g.flops
     if penalty:
         flops += t.d_steps * 4 * B * d.flops
+    from .families import get_family
+    extra = get_family(cfg.model.family).extra_d_passes
+    if extra is not None:
+        flops += extra(cfg) * B * d.flops
     return Estimate(parameters=params, param_bytes=param_bytes, grad_bytes=params * FLOAT_BYTES,
                     optimizer_bytes=_optimizer_bytes(cfg, params * FLOAT_BYTES),
                     activation_bytes=int(floats) * FLOAT_BYTES, data_bytes=_data_bytes(cfg, data_shape),

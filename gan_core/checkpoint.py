@@ -172,7 +172,8 @@ def list_checkpoints(root) -> list[dict]:
             entry.update(run_id=meta.get("run_id") or file.parent.name, step=int(meta["step"]),
                          preset=meta.get("preset") or None,
                          saved_at=float(meta.get("saved_at", entry["saved_at"])),
-                         dataset=cfg["data"]["dataset"], arch=cfg["model"]["arch"], loss=cfg["loss"]["loss"])
+                         dataset=cfg["data"]["dataset"], arch=cfg["model"]["arch"], loss=cfg["loss"]["loss"],
+                         family=cfg["model"].get("family") or ("cgan" if cfg["model"].get("conditional") else "gan"))
         except (CheckpointError, ValueError, KeyError, TypeError, AttributeError) as exc:
             entry["error"] = f"unreadable: {exc}"
         out.append(entry)
@@ -247,9 +248,13 @@ def generator_from_checkpoint(path, device: str = "cpu"):
     if shape is None:
         raise CheckpointError(f"{path}: checkpoint lacks the data shape needed to rebuild G (metadata data_shape)")
     cfg = ckpt.config
+    from .families import get_family
+    from .latent import continuous_codes, input_names
+    g_classes = get_family(cfg.model.family).classes(cfg.model, classes)
     embed = ckpt.tensors.get("G/embed.weight")
-    if cfg.model.conditional and embed is not None and embed.shape[0] != classes:
-        raise CheckpointError(f"{path}: G's label embedding has {embed.shape[0]} classes but num_classes = {classes}")
+    if g_classes and embed is not None and embed.shape[0] != g_classes:
+        raise CheckpointError(f"{path}: G's label embedding has {embed.shape[0]} classes but the checkpoint says "
+                              f"{g_classes}")
     torch.manual_seed(0)
     try:
         g, _ = build_models(cfg.model, shape, classes, not cfg.data.is_toy)
@@ -258,8 +263,9 @@ def generator_from_checkpoint(path, device: str = "cpu"):
     g.load_state_dict(_check_module(str(path), g, "G", ckpt.tensors))
     dev = torch.device(device)
     g = g.to(dev).eval().requires_grad_(False)
-    return GeneratorView(g, ckpt.step, cfg.model.z_dim, classes if cfg.model.conditional else 0, names, shape,
-                         not cfg.data.is_toy, cfg.data.dataset, dev)
+    return GeneratorView(g, ckpt.step, cfg.model.z_dim, g_classes, input_names(cfg.model, g_classes, names), shape,
+                         not cfg.data.is_toy, cfg.data.dataset, dev, 0.0, cfg.model.family,
+                         continuous_codes(cfg.model))
 
 
 def restore_into(run, ckpt: Checkpoint) -> None:

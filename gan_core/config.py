@@ -59,6 +59,19 @@ class Choice:
             raise ValueError(f"{qual} = {value!r} is not one of {list(self.choices)}")
 
 
+class Registry(Choice):
+    """Rule: the value must be a key of a registry that is imported when first checked (the registries
+    import the models, which import this module)."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    @property
+    def choices(self) -> tuple:
+        import importlib
+        return tuple(getattr(importlib.import_module(self.module), self.name))
+
+
 def _validate(obj: Any, section: str) -> None:
     for f in fields(obj):
         value = getattr(obj, f.name)
@@ -108,6 +121,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    family: str = _f("gan", Registry("gan_core.families", "FAMILIES"))  # kind of GAN: see gan_core.families
     arch: str = _f("mlp", Choice("mlp", "dcgan"))  # MLP for toy data and small images; DCGAN for 28/32/64 px
     z_dim: int = _f(2, Range(1, 512))  # latent size; 2 makes the latent space easy to picture
     g_hidden: int = _f(64, Range(4, 4096))  # MLP generator width
@@ -119,11 +133,20 @@ class ModelConfig:
     upsample: str = _f("transposed", Choice("transposed", "resize"))  # resize = upsample + conv (no checkerboard)
     g_norm: str = _f("none", Choice("none", "batch"))  # normalisation in G's hidden layers
     d_norm: str = _f("none", Choice("none", "batch", "spectral"))  # normalisation in D
-    conditional: bool = _f(False)  # class-conditional G and D (needs labelled data)
-    embed_dim: int = _f(16, Range(1, 512))  # label embedding size for conditional G
+    embed_dim: int = _f(16, Range(1, 512))  # label (or categorical code) embedding size for G
+    pack: int = _f(1, Range(1, 8))  # PacGAN: D judges packs of this many samples (gan, unrolled)
+    mbstd: bool = _f(False)  # minibatch standard deviation feature in D (Karras et al. 2018)
+    info_categories: int = _f(10, Range(2, 32))  # InfoGAN: values of the categorical code
+    info_continuous: int = _f(2, Range(0, 8))  # InfoGAN: continuous codes (z's last entries)
 
     def __post_init__(self) -> None:
         _validate(self, "model")
+
+    @property
+    def conditional(self) -> bool:
+        """Whether G and D take the data's class labels (cgan, acgan)."""
+        from .families import get_family
+        return get_family(self.family).labels == "data"
 
 
 @dataclass
@@ -136,6 +159,10 @@ class LossConfig:
     r1_every: int = _f(1, Range(1, 64), live=True)  # lazy R1 (StyleGAN2): every k D steps, weighted by k
     gp_weight: float = _f(10.0, Range(0.0, 1000.0), live=True)  # lambda of WGAN-GP and DRAGAN penalties
     clip_value: float = _f(0.01, Range(1e-4, 10.0), live=True)  # WGAN weight clipping bound
+    aux_weight: float = _f(1.0, Range(0.0, 100.0), live=True)  # AC-GAN: weight of the class head's loss
+    info_weight: float = _f(1.0, Range(0.0, 100.0), live=True)  # InfoGAN: weight of the code loss (lambda)
+    began_gamma: float = _f(0.5, Range(0.01, 1.0), live=True)  # BEGAN diversity ratio E[L(fake)] / E[L(real)]
+    began_lambda_k: float = _f(0.001, Range(0.0, 1.0), live=True)  # BEGAN: learning rate of the balance k_t
 
     def __post_init__(self) -> None:
         _validate(self, "loss")
@@ -150,6 +177,7 @@ class TrainConfig:
     beta1: float = _f(0.5, Range(0.0, 0.999), live=True)  # Adam beta1; SGD momentum; unused by RMSprop
     beta2: float = _f(0.999, Range(0.0, 0.9999), live=True)  # Adam beta2; RMSprop alpha
     d_steps: int = _f(1, Range(1, 20), live=True)  # discriminator updates per generator update
+    unroll_steps: int = _f(5, Range(0, 20), live=True)  # unrolled GAN: D updates G looks ahead; 0 = plain GAN
     lr_decay_steps: int = _f(0, Range(0, 10_000_000), live=True)  # linear lr decay length; 0 = constant
     lr_final_factor: float = _f(0.05, Range(0.0, 1.0), live=True)  # lr multiplier reached at the decay end
     seed: int = _f(0, Range(0, 2**31 - 1))  # same seed + config -> same losses on CPU
@@ -171,8 +199,40 @@ FIELD_SECTION = {f.name: sec for sec, cls in SECTIONS.items() for f in fields(cl
 LIVE_FIELDS = frozenset(f.name for cls in SECTIONS.values() for f in fields(cls) if f.metadata.get("live"))
 
 
+def _families() -> dict:
+    from .families import FAMILIES
+    return FAMILIES
+
+
+# Settings kept for older configs and checkpoints: name -> section. ``conditional = true`` means
+# family "cgan" (and false turns a cgan back into a plain gan).
+LEGACY_FIELDS = {"conditional": "model"}
+
+
+def _section(name: str) -> str:
+    return FIELD_SECTION.get(name) or LEGACY_FIELDS[name]
+
+
+def _apply_legacy(model: dict) -> None:
+    """``conditional`` (older configs, ``--set conditional=true``) as the family it means."""
+    if "conditional" not in model:
+        return
+    value = model.pop("conditional")
+    if not isinstance(value, bool):
+        raise ValueError(f"model.conditional = {value!r} must be of type bool")
+    family = model.get("family", "gan")
+    if value and family == "gan":
+        model["family"] = "cgan"
+    elif not value and family == "cgan":
+        model["family"] = "gan"
+    elif value != (family in ("cgan", "acgan")):
+        raise ValueError(f"model.conditional = {value} contradicts model.family = {family!r}; set the family")
+
+
 def field_type(name: str) -> type:
-    cls = SECTIONS[FIELD_SECTION[name]]
+    if name in LEGACY_FIELDS:
+        return bool
+    cls = SECTIONS[_section(name)]
     f = next(f for f in fields(cls) if f.name == name)
     return {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
 
@@ -180,7 +240,7 @@ def field_type(name: str) -> type:
 def parse_value(name: str, text: str) -> Any:
     """Turn a command-line string into the field's type, with a field-named error."""
     kind = field_type(name)
-    qual = f"{FIELD_SECTION[name]}.{name}"
+    qual = f"{_section(name)}.{name}"
     try:
         if kind is bool:
             low = text.strip().lower()
@@ -206,7 +266,8 @@ def resolve_key(key: str) -> str:
     if not isinstance(key, str):
         raise ValueError(f"setting names must be strings, got {key!r}")
     name = key.split(".", 1)[1] if "." in key else key
-    if name not in FIELD_SECTION or ("." in key and key.split(".", 1)[0] != FIELD_SECTION[name]):
+    section = FIELD_SECTION.get(name) or LEGACY_FIELDS.get(name)
+    if section is None or ("." in key and key.split(".", 1)[0] != section):
         raise ValueError(f"unknown setting {key!r}; known settings: {', '.join(sorted(FIELD_SECTION))}")
     return name
 
@@ -225,8 +286,23 @@ class Config:
                 raise ValueError(f"model.arch = 'dcgan' needs image data, but data.dataset = {d.dataset!r}")
             if d.image_size not in DCGAN_SIZES and not (d.image_size == 0 and d.dataset in NATIVE_28):
                 raise ValueError(f"data.image_size = {d.image_size} must be one of {list(DCGAN_SIZES)} for DCGAN")
-        if m.conditional and d.is_toy:
-            raise ValueError(f"model.conditional needs labelled image data, not data.dataset = {d.dataset!r}")
+        from .families import get_family
+        family = get_family(m.family)
+        if family.check is not None:
+            family.check(self)
+        if (m.pack > 1 or m.mbstd) and m.arch == "mlp" and m.d_norm == "batch":
+            raise ValueError("model.pack and model.mbstd need batch statistics of D's own: use model.d_norm "
+                             "'none' or 'spectral' with them")
+        if m.pack > 1:
+            if not family.packable:
+                packable = [n for n, f in _families().items() if f.packable]
+                raise ValueError(f"model.pack = {m.pack} needs a family whose D is a plain critic ({packable}), "
+                                 f"not model.family = {m.family!r}")
+            if self.train.batch_size % m.pack:
+                raise ValueError(f"train.batch_size = {self.train.batch_size} must be a multiple of model.pack = "
+                                 f"{m.pack} (D judges packs of {m.pack} samples)")
+        if m.mbstd and family.name == "began":
+            raise ValueError("model.mbstd needs a classifying D; BEGAN's D is an autoencoder")
 
     def to_dict(self) -> dict:
         return {sec: dataclasses.asdict(getattr(self, sec)) for sec in SECTIONS}
@@ -248,7 +324,8 @@ class Config:
                     nested[key][resolve_key(f"{key}.{k}")] = v
             else:
                 name = resolve_key(key)
-                nested[FIELD_SECTION[name]][name] = value
+                nested[_section(name)][name] = value
+        _apply_legacy(nested["model"])
         return cls(**{sec: SECTIONS[sec](**vals) for sec, vals in nested.items()})
 
     @classmethod
@@ -276,7 +353,7 @@ class Config:
         d = self.to_dict()
         for key, value in flat.items():
             name = resolve_key(key)
-            d[FIELD_SECTION[name]][name] = value
+            d[_section(name)][name] = value
         return Config.from_dict(d)
 
     def with_overrides(self, pairs: list[str]) -> "Config":

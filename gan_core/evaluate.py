@@ -8,6 +8,9 @@ Loads only the checkpoint's generator (safetensors; never a pickle) and, by data
   density/coverage (k=5), classes covered and KL to uniform; the Inception-style score also as mean and
   standard deviation over 10 splits; for Stacked MNIST the 1,000-mode count and KL on 26,000 samples
   (the published protocol; ``--stacked-samples``) beside what a perfect generator scores at that count;
+  for class-conditional families (cgan, acgan) ``class_agreement`` (the fraction of samples the classifier
+  assigns to the class asked for), for InfoGAN ``code_purity`` (code vs classifier label after the best
+  one-to-one matching);
 - other images: no classifier exists, so only the pixel-space spread is reported.
 """
 from __future__ import annotations
@@ -104,8 +107,21 @@ def evaluate_checkpoint(path, samples: Optional[int] = None, data_dir: Optional[
             out[key] = value
     if cfg.data.dataset == "stacked_mnist":
         out.update(stacked_modes(view, stacked_samples or STACKED_SAMPLES, load_classifier("mnist"), say))
+    out.update(family_figures(cfg, view, load_for_dataset(cfg.data.dataset), n, say))
     say("Done", 1.0)
     return out
+
+
+def family_figures(cfg, view, classifier, n: int, say=None) -> dict:
+    """The family's own figures (``class_agreement`` for cgan/acgan, ``code_purity`` for InfoGAN), when its
+    generator takes a class or code the shipped classifier can judge."""
+    from .families import get_family
+    family = get_family(cfg.model.family)
+    if family.evaluate is None or not view.num_classes:
+        return {}
+    if say is not None:
+        say(f"{family.title}: does G make what it is asked for? ({n:,} samples)", 0.99)
+    return {"family": family.name, **family.evaluate(view, classifier, n)}
 
 
 def stacked_modes(view, n: int, classifier, say=None, span: tuple = (0.6, 1.0)) -> dict:

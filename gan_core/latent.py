@@ -92,6 +92,22 @@ def principal_directions(generator, z_dim: int, k: int = 8, n: int = 2048, seed:
     return Directions(vectors, explained, r2.clamp(0, 1).numpy())
 
 
+def continuous_codes(model_cfg) -> int:
+    from .families import get_family
+    spec = get_family(model_cfg.family)
+    field = spec.codes.get("continuous")
+    return int(getattr(model_cfg, field)) if field else 0
+
+
+def input_names(model_cfg, g_classes: int, data_names) -> list:
+    """Names of the values of G's class input: "code 0".. for a learned code, else the data's class names
+    (kept for unconditional generators too: the Latent lab labels class means with them)."""
+    from .families import get_family
+    if g_classes and get_family(model_cfg.family).labels == "code":
+        return [f"code {i}" for i in range(g_classes)]
+    return list(data_names or [])
+
+
 def truncate(z: Tensor, psi: float) -> Tensor:
     """The truncation trick for a N(0, I) prior: pull z towards the mean by psi in [0, 1]."""
     if not 0.0 <= psi <= 1.0:
@@ -108,21 +124,33 @@ class GeneratorView:
     G: torch.nn.Module
     step: int
     z_dim: int
-    num_classes: int  # > 0 only for a class-conditional generator
+    num_classes: int  # > 0 only for a generator with a class input (a class, or InfoGAN's categorical code)
     class_names: list
     data_shape: tuple  # (C, H, W) for images, (dim,) for toy data
     is_image: bool
     dataset: str
     device: torch.device
     made_at: float = 0.0
+    family: str = "gan"
+    continuous_codes: int = 0  # InfoGAN: z's last this-many entries are continuous codes
 
     @classmethod
     def of(cls, trainer, made_at: float = 0.0) -> "GeneratorView":
         import copy
         g = copy.deepcopy(trainer.G).eval().requires_grad_(False)
-        return cls(g, trainer.step_count, trainer.cfg.model.z_dim, trainer.num_classes,
-                   list(getattr(trainer.data, "class_names", []) or []), tuple(trainer.data_shape),
-                   trainer.is_image, trainer.cfg.data.dataset, trainer.device, made_at)
+        names = input_names(trainer.cfg.model, trainer.num_classes, getattr(trainer.data, "class_names", None))
+        return cls(g, trainer.step_count, trainer.cfg.model.z_dim, trainer.num_classes, names,
+                   tuple(trainer.data_shape), trainer.is_image, trainer.cfg.data.dataset, trainer.device, made_at,
+                   trainer.cfg.model.family, continuous_codes(trainer.cfg.model))
+
+    @property
+    def is_code(self) -> bool:
+        """Whether the class input is a learned code (InfoGAN) rather than the data's labels."""
+        return self.num_classes > 0 and self.family_spec().labels == "code"
+
+    def family_spec(self):
+        from .families import get_family
+        return get_family(self.family)
 
     @torch.no_grad()
     def generate(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:

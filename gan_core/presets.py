@@ -52,6 +52,34 @@ PRESETS: dict[str, tuple[str, dict]] = {
                       dict(dataset="stacked_mnist", **_DCGAN28)),
 }
 
+_DIGITS = PRESETS["digits"][1]
+_RING8_COLLAPSE = PRESETS["ring8_collapse"][1]
+PRESETS.update({
+    "digits_cgan": ("Conditional GAN on the 8x8 digits: G and D see the label; ask for a 7 and get a 7 (Mirza & "
+                    "Osindero 2014).", dict(_DIGITS, family="cgan")),
+    "digits_acgan": ("AC-GAN on the 8x8 digits: D names the digit of every image as well as judging it; watch the "
+                     "class head's accuracy on real and fake images (Odena et al. 2017).",
+                     dict(_DIGITS, family="acgan")),
+    "mnist_acgan": ("AC-GAN on MNIST 28x28 with the compact DCGAN.", dict(dataset="mnist", **_DCGAN28, family="acgan")),
+    "digits_infogan": ("InfoGAN on the 8x8 digits: 10 categorical values and 2 continuous codes that nobody labels; "
+                       "the categorical code finds digit classes by itself (Chen et al. 2016). Latent lab → Codes.",
+                       dict(_DIGITS, family="infogan", z_dim=18)),
+    "mnist_infogan": ("InfoGAN on MNIST 28x28 (compact DCGAN, 62 noise + 2 continuous codes + a 10-way code): the "
+                      "paper's experiment. Latent lab → Codes shows rows = code value, columns = a continuous code.",
+                      dict(dataset="mnist", **_DCGAN28, family="infogan")),
+    "digits_began": ("BEGAN on the 8x8 digits: an autoencoder D, the balance k_t and the convergence measure "
+                     "M_global as live curves (Berthelot et al. 2017).",
+                     dict(_DIGITS, family="began", z_dim=8, activation="elu", lr_g=1e-4, lr_d=1e-4,
+                          began_gamma=0.9, began_lambda_k=0.01)),
+    "ring8_unrolled": ("ring8_collapse's settings (minimax loss, G 3x faster than D) with D unrolled 5 steps for G's "
+                       "update (Metz et al. 2017): the points spread over the modes instead of hopping between two or "
+                       "three. Run it beside ring8_collapse.",
+                       dict(_RING8_COLLAPSE, family="unrolled", unroll_steps=5)),
+    "grid25_pacgan": ("Grid of 25 with PacGAN4: D judges packs of 4 samples (Lin et al. 2018; published 24.8/25 "
+                      "modes, ~94% high quality) and no R1.",
+                      dict(PRESETS["grid25"][1], pack=4)),
+})
+
 
 def preset_names() -> list[str]:
     return list(PRESETS)

@@ -34,7 +34,12 @@ from .trainer import Trainer
 from .latent import GeneratorView
 from .run_loop import FLUSH_STEPS, SNAPSHOT_GRACE_STEPS, RunLoop  # noqa: F401  (FLUSH_STEPS: the divergence-detection delay)
 
-COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")
+COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")  # a plain GAN's history
+
+
+def columns_for(trainer) -> tuple:
+    """History columns of a run: COLUMNS with the family's own metrics before the rates."""
+    return ("step", "time") + tuple(trainer.metric_names) + ("steps_per_s", "samples_per_s")
 HEALTH_ROWS = 600  # newest history rows the health rules read
 VISUAL_INTEREST_SECONDS = 5.0  # pictures are drawn while a page asked for one this recently
 GENERATOR_COPY_SECONDS = 0.5  # a page's generator copy is refreshed this often while pages ask for it
@@ -70,7 +75,7 @@ class Run(RunLoop):
     def _build(self, config: Config, dataset=None, progress=None) -> None:
         trainer = Trainer(config, dataset, progress)  # may raise: leave the old state untouched then
         self.trainer, self.config, self.config_version = trainer, config, 0
-        self.history = History(COLUMNS)
+        self.history = History(columns_for(trainer))
         self.diagnostics = Diagnostics(trainer)
         self.evals = History(self.diagnostics.columns, capacity=4000)
         self.state, self.message = "ready", ""
@@ -296,7 +301,7 @@ class Run(RunLoop):
 
     def latest(self) -> dict:
         with self._lock:
-            return {n: float(v) for n, v in zip(COLUMNS, self.history.last)}
+            return {n: float(v) for n, v in zip(self.history.names, self.history.last)}
 
     def snapshot(self, max_points: int = 2000, visual: bool = True) -> dict:
         """Copies of everything a page draws, taken under the lock (safe while training)."""
@@ -312,7 +317,7 @@ class Run(RunLoop):
                 "id": self.id, "state": self.state, "message": self.message, "step": self.trainer.step_count,
                 "config": self.config.to_dict(), "config_version": self.config_version,
                 "device": str(self.trainer.device), "history": self.history.view(max_points),
-                "evals": self.evals.view(max_points), "latest": dict(zip(COLUMNS, self.history.last.tolist())),
+                "evals": self.evals.view(max_points), "latest": dict(zip(self.history.names, self.history.last.tolist())),
                 "elapsed": self._elapsed_now(now), "visual": self._visual if visual else None,
                 "lr_factor": self.trainer.lr_factor(), "noise_std": self.trainer.noise_std(),
                 "has_modes": modes is not None, "n_modes": 0 if modes is None else int(modes.shape[0]),

@@ -41,7 +41,7 @@ class RunLoop:
     def _loop(self, stop: threading.Event) -> None:
         _lower_priority()
         tr = self.trainer
-        buf = torch.empty((FLUSH_STEPS, len(STEP_METRICS)), device=tr.device)
+        buf = torch.empty((FLUSH_STEPS, len(tr.metric_names)), device=tr.device)
         meta = np.empty((FLUSH_STEPS, 2))
         k, last_flush = 0, time.perf_counter()
         next_step_at = 0.0  # slow motion (max_rate > 0): when the next training step may start

@@ -1,8 +1,9 @@
 """One GAN iteration at a time, with no threads and no UI: ``Trainer(config).step()``.
 
-A step runs ``d_steps`` discriminator updates and one generator update (or only one of them for
-``step("d")`` / ``step("g")``) and returns one float32 vector of ``metrics.STEP_METRICS`` that stays on the
-device, so a caller can batch the host copies. All randomness comes from the trainer's own generators:
+The kind of GAN (``model.family``, see ``gan_core.families``) owns the iteration: for the adversarial families
+a step runs ``d_steps`` discriminator updates and one generator update (or only one of them for
+``step("d")`` / ``step("g")``). It returns one float32 vector of ``trainer.metric_names`` (``metrics.STEP_METRICS``
+then the family's own metrics) that stays on the device, so a caller can batch the host copies. All randomness comes from the trainer's own generators:
 the same seed and config give the same losses on the CPU. ``gan_core.run.Run`` drives this in a thread.
 
     python -c "from gan_core.trainer import Trainer; from gan_core.presets import preset_config as p; \
@@ -20,11 +21,13 @@ import torch.nn as nn
 from . import budget
 from .config import Config
 from .data import load_dataset
-from .losses import PENALTIES, get_loss
-from .metrics import grad_norm
-from .models import build_models
+from .families import get_family
+from .losses import get_loss
+from .metrics import STEP_METRICS
+from .models import build_nets
 
-# Step metrics in groups, in STEP_METRICS order: (group, length); the step concatenates them once.
+# Step metrics in groups, in STEP_METRICS order: (group, length); the step concatenates them once, then a
+# family's own metrics (one value each) follow.
 METRIC_GROUPS = (("d_losses", 3), ("g_loss", 1), ("d_acc", 2), ("d_means", 2), ("g_grad_norm", 1),
                  ("d_grad_norm", 1), ("penalty", 1), ("finite", 1))
 _INIT_LOCK = threading.Lock()  # model init draws from torch's global RNG: serialise it across threads
@@ -77,17 +80,22 @@ class Trainer:
         self.data_shape = tuple(self.data.shape) if self.is_image else (self.data.dim,)
         if dataset is not None:
             budget.check(cfg, self.data_shape, self.device, self.data.num_classes, data_loaded=True)
-        self.num_classes = self.data.num_classes if cfg.model.conditional else 0
+        self.family = get_family(cfg.model.family)
+        self.num_classes = self.family.classes(cfg.model, self.data.num_classes)  # values of G's class input
         with _INIT_LOCK:
             torch.manual_seed(cfg.train.seed)
-            self.G, self.D = build_models(cfg.model, self.data_shape, self.data.num_classes, self.is_image)
-        self.G.to(self.device)
-        self.D.to(self.device)
+            self.nets = build_nets(cfg.model, self.data_shape, self.data.num_classes, self.is_image)
+        for net in self.nets.values():
+            net.to(self.device)
+        self.G, self.D = self.nets["G"], self.nets["D"]
+        self.metric_names = STEP_METRICS + self.family.metrics
+        self.metric_groups = METRIC_GROUPS + tuple((name, 1) for name in self.family.metrics)
         self.gen = torch.Generator(self.device).manual_seed(cfg.train.seed)  # data, z, penalties
         self.eval_gen = torch.Generator(self.device).manual_seed(cfg.train.seed + 1)  # kept apart from training
         self.opt_g = make_optimizer(cfg, self.G.parameters(), cfg.train.lr_g)
         self.opt_d = make_optimizer(cfg, self.D.parameters(), cfg.train.lr_d)
-        self.d_concat = not _has_batchnorm(self.D)  # one D pass over [real; fake] when no batch statistics
+        m = cfg.model  # one D pass over [real; fake] unless D keeps batch statistics or packs samples
+        self.d_concat = not (_has_batchnorm(self.D) or m.mbstd or m.pack > 1)
         self.g_params = list(self.G.parameters())
         self.d_params = list(self.D.parameters())
         self._nan = {n: torch.full((n,), NAN, device=self.device) for n in (1, 2, 3)}
@@ -104,7 +112,7 @@ class Trainer:
     def apply_config(self, cfg: Config) -> None:
         """Adopt changed live hyperparameters (learning rates, loss, penalties...) from the next step on."""
         self.cfg = cfg
-        self.loss = get_loss(cfg.loss.loss)
+        self.loss = get_loss(cfg.loss.loss)  # families that have their own loss (BEGAN) ignore it
         t = cfg.train
         for opt, lr in ((self.opt_g, t.lr_g), (self.opt_d, t.lr_d)):
             for group in opt.param_groups:
@@ -153,94 +161,17 @@ class Trainer:
         if which not in ("both", "d", "g"):
             raise ValueError(f"which = {which!r} is not one of ['both', 'd', 'g']")
         self.update_lr()
-        cfg, spec = self.cfg, self.loss
-        batch, std = cfg.train.batch_size, self.noise_std()
-        target = 1.0 - cfg.loss.label_smoothing if spec.smoothing else 1.0
         parts: dict = {}  # metric groups as 1-D tensors, concatenated once at the end
-        fake = y = None
-        if which in ("both", "d"):
-            for k in range(cfg.train.d_steps):
-                keep_graph = which == "both" and k == cfg.train.d_steps - 1  # reuse this fake for the G step
-                real, y = self.data.sample(batch, self.gen, self.device)
-                y = y if self.num_classes else None
-                with torch.set_grad_enabled(keep_graph):
-                    fake = self.G(self._z(batch), y)
-                self._d_update(real, fake.detach(), y, spec, target, std, parts)
-        if which in ("both", "g"):
-            if fake is None:
-                _, y = self.data.sample(batch, self.gen, self.device) if self.num_classes else (None, None)
-                fake = self.G(self._z(batch), y)
-            self._g_update(fake, y, spec, std, parts)
+        self.family.step(self, which, parts)
         self.step_count += 1
         losses = torch.cat([parts[k] for k in ("d_losses", "g_loss") if k in parts])
         parts["finite"] = torch.isfinite(losses).all().float().view(1)
-        return torch.cat([parts[name] if name in parts else self._nan[n] for name, n in METRIC_GROUPS])
-
-    def _critic(self, y):
-        return (lambda x: self.D(x, y)) if self.num_classes else self.D
-
-    def _d_update(self, real, fake, y, spec, target, std, parts) -> None:
-        real_in, fake_in = self._noisy(real, std), self._noisy(fake, std)
-        lc = self.cfg.loss
-        r1 = lc.r1_gamma * lc.r1_every if lc.r1_gamma > 0 and self._d_updates % lc.r1_every == 0 else 0.0
-        self._d_updates += 1
-        if r1 > 0:
-            real_in = real_in.detach().requires_grad_(True)
-        if self.d_concat:
-            yy = torch.cat([y, y]) if y is not None else None
-            scores = self.D(torch.cat([real_in, fake_in]), yy)
-            d_real, d_fake = scores[:real.shape[0]], scores[real.shape[0]:]
-        else:
-            d_real, d_fake = self.D(real_in, y), self.D(fake_in, y)
-            scores = None
-        loss_real, loss_fake = spec.d(d_real, d_fake, target)
-        loss = loss_real + loss_fake
-        penalty = None
-        if r1 > 0:
-            (grad,) = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
-            penalty = 0.5 * r1 * grad.flatten(1).pow(2).sum(1).mean()
-        if spec.penalty:
-            extra = PENALTIES[spec.penalty](self._critic(y), real, fake, self.cfg.loss.gp_weight, self.gen)
-            penalty = extra if penalty is None else penalty + extra
-        if penalty is not None:
-            loss = loss + penalty
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        if spec.clip:
-            c = self.cfg.loss.clip_value
-            with torch.no_grad():
-                for p in self.d_params:
-                    p.clamp_(-c, c)
-        with torch.no_grad():
-            both = (scores if scores is not None else torch.cat([d_real, d_fake])).detach().view(2, -1)  # (2, B)
-            thr = spec.threshold if spec.threshold is not None else both.mean()
-            # fraction called "real", [of reals, of fakes]; a score exactly at the threshold is undecided and
-            # counts half on each side (a constant D reads 50% / 50%, not 0% / 100%)
-            above = torch.sign(both - thr).mean(1).mul(0.5).add(0.5)
-            shown = torch.sigmoid(both) if spec.output == "logit" else both
-            parts["d_losses"] = torch.stack([loss_real + loss_fake, loss_real, loss_fake]).detach()
-            parts["d_acc"] = (above - self._acc_flip).abs()  # [acc on real, 1 - above on fake]
-            parts["d_means"] = shown.mean(1)
-            parts["d_grad_norm"] = grad_norm(self.d_params).view(1)
-            parts["penalty"] = penalty.detach().view(1) if penalty is not None else self._zero
-
-    def _g_update(self, fake, y, spec, std, parts) -> None:
-        scores = self.D(self._noisy(fake, std), y)
-        loss = spec.g(scores)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward(inputs=self.g_params)  # no gradients accumulated into D
-        self.opt_g.step()
-        with torch.no_grad():
-            parts["g_loss"] = loss.detach().view(1)
-            parts["g_grad_norm"] = grad_norm(self.g_params).view(1)
-            if "d_means" not in parts:  # G-only step: report D's view of the fakes it just saw
-                shown = (torch.sigmoid(scores) if spec.output == "logit" else scores).mean().view(1)
-                parts["d_means"] = torch.cat([self._nan[1], shown])
+        return torch.cat([parts[name] if name in parts else self._nan[n] for name, n in self.metric_groups])
 
     # ---- sampling (no effect on the training RNG) ------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``n`` samples from the eval generator; class-taking families get uniform classes unless ``y``."""
         z = torch.randn(n, self.cfg.model.z_dim, generator=self.eval_gen, device=self.device)
         if self.num_classes and y is None:
             y = torch.randint(0, self.num_classes, (n,), generator=self.eval_gen, device=self.device)

@@ -68,6 +68,35 @@ Each one opens from a link (or **Setup → Preset → Start new run**), then **S
 5. **One iteration at a time** — on any run, choose speed **1/s** and press **×10**: one iteration a second
    (the points and arrows move at each), and it pauses by itself after ten.
 
+### The GAN family
+**Setup → Model → Kind of GAN** (or a preset below) picks the family; each brings its own live charts under
+the training charts, and its own live settings beside the others. `python -m gan_core evaluate` reports
+each family's figure.
+- **Conditional GAN** (`?preset=digits_cgan`) — G and D both see the label. *Look at*: the sample grid
+  cycles through the classes in order (row by row 0, 1, 2…). *Try*: Latent lab → Sliders, pick a class,
+  move z: the digit keeps its class and changes its style. `evaluate`'s **class_agreement** (the shipped
+  classifier agrees with the class asked for) reaches about 0.99 on the 8×8 digits.
+- **AC-GAN** (`?preset=digits_acgan`) — D has no label input but names the class of every image.
+  *Look at*: **Auxiliary classifier accuracy** — on real images it climbs to ~100% first (D learns the
+  classes), then on fakes (G learns to make a recognisable class). *Try*: set **Class-head weight** to 0
+  while it trains: the class head stops steering G and class_agreement falls.
+- **InfoGAN** (`?preset=digits_infogan`, `?preset=mnist_infogan`) — nobody tells it the classes: G gets a
+  10-way code and two continuous codes and must make them readable from its images. *Look at*: the
+  **mutual information bound** rising towards the dashed log 10 = 2.30 nats. *Try*: Latent lab → **Codes**:
+  rows are the categorical code — after a few thousand steps most rows hold one digit — and columns sweep
+  the continuous code c1 (often slant or stroke width); drag c1 and c2 on the right. **code_purity**
+  (code vs the classifier's label, best one-to-one matching; chance 0.1) reaches ~0.85 on the digits.
+- **BEGAN** (`?preset=digits_began`) — D is an autoencoder; G wins when its images reconstruct as well as
+  real ones. *Look at*: **M_global** falls as the images improve (the paper's convergence measure, a curve a
+  plain GAN's losses do not give) and **k_t** settles. *Try*: raise **BEGAN gamma** towards 1 while it
+  trains: more varied digits, blurrier; lower it: sharper, fewer kinds.
+- **Unrolled GAN** (`?preset=ring8_unrolled`, beside `?preset=ring8_collapse` in a second tab) — the same
+  settings, but G is scored by D five updates into the future, with the gradient through those updates.
+  *Look at*: **Modes** reaches 8/8 where the plain run hops between one to three. *Try*: set **Unroll D
+  steps** to 0 while it trains (the plain GAN again) and watch the points bunch; back to 5, they spread.
+- **PacGAN and minibatch std** (Setup → Model; `?preset=grid25_pacgan`) — options of D, not families:
+  D judges packs of samples, or sees the batch's spread, so a collapsed G is easy to spot.
+
 ### Teaching with it (lecture mode)
 Start the app with
 `GAN_PLAYGROUND_PRESENTER_TOKEN=<secret> streamlit run app.py --server.address 0.0.0.0 --server.allowedHosts <your-ip>`

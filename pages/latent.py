@@ -2,6 +2,7 @@
 on the current run while it trains or on a saved checkpoint."""
 import streamlit as st
 
+from ui.latent_codes import codes_body, has_codes
 from ui.latent_lab import arithmetic_body, interpolation_body, slider_controls, slider_panel
 from ui.runs import attached_run
 from ui.sources import checkpoint_picker
@@ -25,7 +26,8 @@ if st.session_state.get("_lat_identity") != identity:  # another generator: star
     st.session_state["_lat_identity"] = identity
     st.session_state["lat_psi"] = 1.0
 every = 1.0 if follow else None
-tabs = st.tabs(["Sliders", "Interpolation", "Arithmetic"])
+with_codes = has_codes(get_view())
+tabs = st.tabs(["Sliders", "Interpolation", "Arithmetic"] + (["Codes"] if with_codes else []))
 with tabs[0]:
     controls = slider_controls(get_view())
     st.fragment(slider_panel, run_every=every)(get_view, source_key, *controls)
@@ -33,3 +35,6 @@ with tabs[1]:
     st.fragment(interpolation_body)(get_view, source_key)
 with tabs[2]:
     st.fragment(arithmetic_body)(get_view, source_key)
+if with_codes:
+    with tabs[3]:
+        st.fragment(codes_body, run_every=every)(get_view, source_key)

@@ -24,9 +24,9 @@ COMBOS = [
 ]
 
 
-def _cfg(**kw) -> ModelConfig:
+def _cfg(conditional: bool = False, **kw) -> ModelConfig:
     base = dict(z_dim=Z, g_hidden=16, d_hidden=16, depth=2, ngf=8, ndf=8, embed_dim=4)
-    return ModelConfig(**{**base, **kw})
+    return ModelConfig(**{**base, "family": "cgan" if conditional else "gan", **kw})
 
 
 @pytest.mark.parametrize("arch,upsample,size,channels,conditional", COMBOS,

@@ -69,7 +69,8 @@ def common_controls(view) -> float:
     cols = st.columns([1, 1, 2])
     if view.num_classes:
         names = view.class_names or [str(i) for i in range(view.num_classes)]
-        cols[0].selectbox("Class", range(view.num_classes), format_func=lambda i: names[i], key="lat_class")
+        cols[0].selectbox("Categorical code" if view.is_code else "Class", range(view.num_classes),
+                          format_func=lambda i: names[i], key="lat_class")
     st.session_state.setdefault("lat_psi", 1.0)
     psi = cols[1].slider("Truncation ψ", 0.0, 1.0, step=0.05, key="lat_psi",
                          help="Scales z towards the mean: lower ψ trades variety for typical, cleaner samples.")
@@ -81,6 +82,11 @@ def common_controls(view) -> float:
 
 
 # ---- sliders ------------------------------------------------------------------------------------------------
+def _dim_label(view, d: int) -> str:
+    first_code = view.z_dim - view.continuous_codes
+    return f"z[{d}] = continuous code c{d - first_code + 1}" if view.continuous_codes and d >= first_code else f"z[{d}]"
+
+
 def _sync_raw_sliders(seed: int, view, dims: list) -> None:
     """Put the sliders of the shown dimensions at the seed's values (only those: every session-state key
     makes each widget call slower)."""
@@ -118,8 +124,10 @@ def slider_controls(view) -> tuple:
     psi = common_controls(view)
     dims = list(range(view.z_dim))
     if mode == "raw dimensions" and view.z_dim > MAX_SLIDERS:
-        dims = st.multiselect("Dimensions shown", dims, default=dims[:MAX_SLIDERS], max_selections=12,
-                              key="lat_dims")
+        codes = dims[view.z_dim - view.continuous_codes:] if view.continuous_codes else []
+        default = dims[:MAX_SLIDERS - len(codes)] + codes  # learned codes (InfoGAN) are always shown
+        dims = st.multiselect("Dimensions shown", dims, default=default, max_selections=12, key="lat_dims",
+                              format_func=lambda d: _dim_label(view, d))
     _sync_raw_sliders(seed, view, dims)
     return seed, mode, psi, dims
 
@@ -132,7 +140,7 @@ def slider_panel(get_view, source_key: str, seed: int, mode: str, psi: float, di
     with left:
         if mode == "raw dimensions":
             for d in dims:
-                st.slider(f"z[{d}]", -SLIDER_RANGE, SLIDER_RANGE, step=0.05, key=f"lat_z_{d}")
+                st.slider(_dim_label(view, d), -SLIDER_RANGE, SLIDER_RANGE, step=0.05, key=f"lat_z_{d}")
             state = st.session_state
             z = torch.tensor([state.get(f"lat_z_{d}", float(base[d])) for d in range(view.z_dim)])
         else:

@@ -16,6 +16,7 @@ import streamlit as st
 from gan_core.losses import LOSSES
 from ui import charts, guard, live_charts
 from ui.controls import control_signature, rollback_button
+from ui.family_view import family_charts
 from ui.layout import look
 from ui.lecture import can_control
 from ui.runs import get_registry
@@ -100,6 +101,7 @@ def _panel(run_id: str) -> None:
         spec = live_charts.modes_spec(snap["n_modes"], sizes)
         spec["datasets"] = {"modes": live_charts.modes_data(snap["evals"])}
         st.vega_lite_chart(spec, key="modes_chart", width="content")
+    family_charts(snap, sizes)
     _schedule_caption(snap)
 
 

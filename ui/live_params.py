@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gan_core.families import get_family
 from gan_core.losses import LOSSES
+from ui.family_view import number_widget
 from ui.lecture import can_control, refuse
 from ui.text import plain
 
@@ -17,10 +19,15 @@ LIVE_KEYS = ("loss", "lr_g", "lr_d", "d_steps", "batch_size", "instance_noise", 
              "label_smoothing", "r1_gamma", "gp_weight", "clip_value")
 
 
+def _keys(run) -> tuple:
+    """The shared live fields, then the run's family's own."""
+    return LIVE_KEYS + tuple(get_family(run.config.model.family).live_fields)
+
+
 def sync_from_run(run) -> None:
     """Write the run's values into the widgets' state (before they are drawn in this script run)."""
     flat = run.config.flat()
-    for name in LIVE_KEYS:
+    for name in _keys(run):
         st.session_state[f"live_{name}"] = flat[name]
 
 
@@ -50,8 +57,10 @@ def live_hyperparameters(run) -> None:
     kw = lambda name: dict(key=f"live_{name}", on_change=_apply, args=(run, name), disabled=viewer)  # noqa: E731
     st.markdown("**Live hyperparameters** — change them while it trains")
     c = st.columns([1.4, 1, 1, 0.8, 0.9])
-    c[0].selectbox("Loss", list(LOSSES), help="\n\n".join(f"**{k}**: {v.about}" for k, v in LOSSES.items()),
-                   **kw("loss"))
+    own_loss = not get_family(run.config.model.family).uses_loss
+    c[0].selectbox("Loss", list(LOSSES), help="This kind of GAN has its own loss; this choice is not used."
+                   if own_loss else "\n\n".join(f"**{k}**: {v.about}" for k, v in LOSSES.items()),
+                   **{**kw("loss"), "disabled": viewer or own_loss})
     for col, name, label in ((c[1], "lr_g", "G learning rate"), (c[2], "lr_d", "D learning rate")):
         col.number_input(label, min_value=1e-6, max_value=1.0, step=1e-4, format="%.1e", **kw(name),
                          help="What you type is the base rate; a decay schedule (train.lr_decay_steps) "
@@ -77,5 +86,11 @@ def live_hyperparameters(run) -> None:
     elif loss == "wgan":
         c[4].number_input("Clip value", min_value=1e-4, max_value=10.0, step=0.005, format="%.3g",
                           **kw("clip_value"))
+    family = get_family(run.config.model.family)
+    if family.live_fields:
+        c = st.columns(5)
+        c[0].markdown(f"**{family.title}**")
+        for col, name in zip(c[1:], family.live_fields):
+            number_widget(col, name, **kw(name))
     if "_live_error" in st.session_state:
         st.error(plain(st.session_state["_live_error"]))

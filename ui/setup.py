@@ -18,8 +18,10 @@ import streamlit as st
 
 from gan_core.config import ACTIVATIONS, DATASETS, DCGAN_SIZES, LOSS_NAMES, Config
 from gan_core.data.limits import UploadLimits
+from gan_core.families import FAMILIES
 from gan_core.presets import PRESETS, preset_config
 from gan_core.run_loop import is_out_of_memory
+from ui.family_view import family_fields, family_title
 from ui.lecture import refuse
 from ui.runs import get_registry
 from ui.text import plain, plural
@@ -171,11 +173,19 @@ def _data_fields() -> None:
 
 
 def _model_fields() -> None:
+    c = st.columns([1.2, 2])
+    c[0].selectbox("Kind of GAN", list(FAMILIES), key=_key("family"), format_func=family_title,
+                   help="\n\n".join(f"**{f.title}**: {f.about}" for f in FAMILIES.values()))
+    chosen = FAMILIES.get(st.session_state.get(_key("family")), FAMILIES["gan"])
+    c[1].caption(chosen.about + ("" if chosen.uses_loss else " (its own loss: the Loss tab's choice is not used)"))
+    family_fields(chosen.name, _key)
     c = st.columns(4)
     c[0].selectbox("Architecture", ("mlp", "dcgan"), key=_key("arch"))
     c[1].number_input("Latent size z", 1, 512, key=_key("z_dim"))
-    c[2].checkbox("Class-conditional", key=_key("conditional"))
-    c[3].number_input("Label embedding", 1, 512, key=_key("embed_dim"))
+    c[2].number_input("Label / code embedding", 1, 512, key=_key("embed_dim"))
+    c[3].number_input("PacGAN pack (1 = off)", 1, 8, key=_key("pack"),
+                      help="D judges packs of this many samples at once (Lin et al. 2018): a collapsed G's packs "
+                           "look alike, so D spots collapse. Plain GAN and unrolled GAN.")
     c = st.columns(4)
     c[0].number_input("MLP G width", 4, 4096, key=_key("g_hidden"))
     c[1].number_input("MLP D width", 4, 4096, key=_key("d_hidden"))
@@ -187,7 +197,10 @@ def _model_fields() -> None:
     c[2].selectbox("Upsampling", ("transposed", "resize"), key=_key("upsample"),
                    help="resize = nearest upsample + conv: no checkerboard artefacts")
     c[3].selectbox("G norm", ("none", "batch"), key=_key("g_norm"))
-    st.columns(4)[3].selectbox("D norm", ("none", "batch", "spectral"), key=_key("d_norm"))
+    c = st.columns(4)
+    c[2].checkbox("Minibatch std in D", key=_key("mbstd"),
+                  help="D sees how varied its batch is (Karras et al. 2018): one extra feature, the batch's std.")
+    c[3].selectbox("D norm", ("none", "batch", "spectral"), key=_key("d_norm"))
 
 
 def _loss_fields() -> None:

@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .mlp import minibatch_std
+
 SIZES = {28: 7, 32: 4, 64: 4}  # image size -> side of the first feature map
 
 
@@ -69,11 +71,16 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, size: int = 64, channels: int = 1, ndf: int = 64, norm: str = "batch", num_classes: int = 0):
+    """``pack`` (PacGAN: packs of samples stacked along channels, one score per pack) and ``mbstd`` (one more
+    feature map before the head: the batch's feature std) as in ``MLPDiscriminator``."""
+
+    def __init__(self, size: int = 64, channels: int = 1, ndf: int = 64, norm: str = "batch", num_classes: int = 0,
+                 pack: int = 1, mbstd: bool = False):
         super().__init__()
         s0, n_down = _levels(size)
+        self.pack, self.mbstd = pack, mbstd
         sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
-        layers, c_in = [], channels
+        layers, c_in = [], channels * pack
         for i in range(n_down):  # (B, c, s, s) -> (B, ndf*2^i, s/2, s/2)
             c_out = ndf * 2 ** i
             layers.append(sn(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm != "batch")))
@@ -82,13 +89,24 @@ class DCGANDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c_out
         self.trunk = nn.Sequential(*layers)  # (B, c_in, s0, s0)
+        c_in += int(mbstd)
+        self.feature_dim = c_in * s0 * s0
         self.head = sn(nn.Conv2d(c_in, 1, s0, 1, 0, bias=False))
-        self.embed = nn.Embedding(num_classes, c_in * s0 * s0) if num_classes else None
+        self.embed = nn.Embedding(num_classes, self.feature_dim) if num_classes else None
         self.apply(dcgan_init)
 
-    def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Tensor:
+    def features(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B / pack, c, s0, s0) feature maps."""
+        if self.pack > 1:
+            x = x.reshape(x.shape[0] // self.pack, -1, *x.shape[2:])
         h = self.trunk(x)
+        return minibatch_std(h) if self.mbstd else h
+
+    def score(self, h: Tensor, y: Optional[Tensor] = None) -> Tensor:
         out = self.head(h).view(-1)  # (B,) raw score
         if self.embed is not None:
             out = out + (self.embed(y) * h.flatten(1)).sum(1)
         return out
+
+    def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        return self.score(self.features(x), y)

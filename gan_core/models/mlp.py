@@ -56,10 +56,16 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
+    """``pack`` > 1 (PacGAN): D judges packs of that many samples concatenated, and returns one score per pack;
+    ``mbstd`` (Karras et al. 2018): the trunk's features get one more, the mean standard deviation of the
+    features over groups of up to 4 samples (a collapsed batch has ~0 there). ``features``/``score`` split
+    ``forward`` so families can put heads (classes, codes) on the same features."""
+
     def __init__(self, in_shape: tuple, hidden: int = 64, depth: int = 2, act: str = "relu",
-                 norm: str = "none", num_classes: int = 0):
+                 norm: str = "none", num_classes: int = 0, pack: int = 1, mbstd: bool = False):
         super().__init__()
-        layers, width = [], math.prod(in_shape)
+        self.pack, self.mbstd = pack, mbstd
+        layers, width = [], math.prod(in_shape) * pack
         for _ in range(depth):
             layers += [_maybe_sn(nn.Linear(width, hidden), norm)]
             if norm == "batch":
@@ -67,12 +73,34 @@ class MLPDiscriminator(nn.Module):
             layers += [activation(act)]
             width = hidden
         self.trunk = nn.Sequential(*layers)
-        self.head = _maybe_sn(nn.Linear(width, 1), norm)
-        self.embed = nn.Embedding(num_classes, width) if num_classes else None
+        self.feature_dim = width + int(mbstd)
+        self.head = _maybe_sn(nn.Linear(self.feature_dim, 1), norm)
+        self.embed = nn.Embedding(num_classes, self.feature_dim) if num_classes else None
 
-    def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Tensor:
-        h = self.trunk(x.flatten(1))  # (B, hidden)
+    def features(self, x: Tensor) -> Tensor:
+        """(B, ...) -> (B / pack, feature_dim)."""
+        h = self.trunk(x.reshape(x.shape[0] // self.pack, -1))
+        return minibatch_std(h) if self.mbstd else h
+
+    def score(self, h: Tensor, y: Optional[Tensor] = None) -> Tensor:
         out = self.head(h).view(-1)  # (B,)
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(1)  # projection: <embed(y), features>
         return out
+
+    def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        return self.score(self.features(x), y)
+
+
+def minibatch_std(h: Tensor, group: int = 4) -> Tensor:
+    """Append one feature (channel, for (B, C, H, W) maps): the standard deviation of each feature over groups
+    of ``gcd(group, B)`` consecutive samples, averaged over features. Groups never straddle a real and a fake
+    half when the two are judged in separate passes (as the trainer does when this is on)."""
+    g = math.gcd(group, h.shape[0])
+    grouped = h.reshape(-1, g, *h.shape[1:])  # (B/g, g, ...)
+    std = grouped.var(1, unbiased=False).add(1e-8).sqrt()  # (B/g, ...)
+    s = std.flatten(1).mean(1)  # (B/g,)
+    s = s.repeat_interleave(g)  # (B,)
+    if h.dim() == 2:
+        return torch.cat([h, s[:, None]], 1)
+    return torch.cat([h, s.view(-1, 1, 1, 1).expand(-1, 1, *h.shape[2:])], 1)

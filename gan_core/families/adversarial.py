@@ -1,0 +1,138 @@
+"""The adversarial iteration that gan, cgan, acgan, infogan and unrolled share: ``d_steps`` discriminator
+updates and one generator update under the loss registry, with hooks where a family adds a head's loss
+(ACGAN's classes, InfoGAN's codes) or changes what G is scored by (unrolled D).
+
+Hooks get D's features ``h`` (``D.features(x)``) so a head costs no second pass:
+- ``d_extra(tr, h_real, h_fake, y, z, parts) -> loss or None`` (added to D's loss; fakes detached),
+- ``g_extra(tr, h_fake, y, z, parts) -> loss or None`` (added to G's loss),
+- ``g_critic(tr, fake, y) -> (scores, h or None)`` replaces D's scoring of G's batch.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..losses import PENALTIES
+from ..metrics import grad_norm
+
+
+def g_inputs(tr, n: int, y_data, gen) -> tuple:
+    """(z, y) for ``n`` generated samples: y is the data's labels, a uniform code, or None (by family)."""
+    z = torch.randn(n, tr.cfg.model.z_dim, generator=gen, device=tr.device)
+    labels = tr.family.labels
+    if labels == "data":
+        return z, y_data
+    if labels == "code":
+        return z, torch.randint(0, tr.num_classes, (n,), generator=gen, device=tr.device)
+    return z, None
+
+
+def judge(D, x, y) -> tuple:
+    """(D's scores, its features or None for a D without a ``features``/``score`` split)."""
+    if hasattr(D, "features"):
+        h = D.features(x)
+        return D.score(h, y), h
+    return D(x, y), None
+
+
+def _noisy(tr, x, std: float):
+    return x + std * torch.randn(x.shape, generator=tr.gen, device=x.device) if std > 0 else x
+
+
+def adversarial_step(tr, which: str, parts: dict, d_extra=None, g_extra=None, g_critic=None) -> None:
+    cfg, spec = tr.cfg, tr.loss
+    batch, std = cfg.train.batch_size, tr.noise_std()
+    target = 1.0 - cfg.loss.label_smoothing if spec.smoothing else 1.0
+    fake = y = z = None
+    if which in ("both", "d"):
+        for k in range(cfg.train.d_steps):
+            keep_graph = which == "both" and k == cfg.train.d_steps - 1  # reuse this fake for the G step
+            real, y_data = tr.data.sample(batch, tr.gen, tr.device)
+            z, y = g_inputs(tr, batch, y_data, tr.gen)
+            with torch.set_grad_enabled(keep_graph):
+                fake = tr.G(z, y)
+            _d_update(tr, real, fake.detach(), y, z, spec, target, std, parts, d_extra)
+    if which in ("both", "g"):
+        if fake is None:
+            y_data = tr.data.sample(batch, tr.gen, tr.device)[1] if tr.family.labels == "data" else None
+            z, y = g_inputs(tr, batch, y_data, tr.gen)
+            fake = tr.G(z, y)
+        _g_update(tr, fake, y, z, spec, std, parts, g_extra, g_critic)
+
+
+def _d_update(tr, real, fake, y, z, spec, target, std, parts, d_extra) -> None:
+    D = tr.D
+    real_in, fake_in = _noisy(tr, real, std), _noisy(tr, fake, std)
+    lc = tr.cfg.loss
+    r1 = lc.r1_gamma * lc.r1_every if lc.r1_gamma > 0 and tr._d_updates % lc.r1_every == 0 else 0.0
+    tr._d_updates += 1
+    if r1 > 0:
+        real_in = real_in.detach().requires_grad_(True)
+    d_y = y if tr.family.labels == "data" else None  # D's projection term sees the data's labels only
+    if tr.d_concat:
+        yy = torch.cat([d_y, d_y]) if d_y is not None else None
+        scores, h = judge(D, torch.cat([real_in, fake_in]), yy)
+        n = scores.shape[0] // 2
+        d_real, d_fake = scores[:n], scores[n:]
+        h_real, h_fake = (h[:n], h[n:]) if h is not None else (None, None)
+    else:  # batch statistics (BatchNorm, minibatch std, packs) must not mix real and fake
+        (d_real, h_real), (d_fake, h_fake) = judge(D, real_in, d_y), judge(D, fake_in, d_y)
+        scores = None
+    loss_real, loss_fake = spec.d(d_real, d_fake, target)
+    loss = loss_real + loss_fake
+    penalty = None
+    if r1 > 0:
+        (grad,) = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+        penalty = 0.5 * r1 * grad.flatten(1).pow(2).sum(1).mean()
+    if spec.penalty:
+        critic = (lambda x: D(x, d_y)) if d_y is not None else D
+        extra = PENALTIES[spec.penalty](critic, real, fake, lc.gp_weight, tr.gen)
+        penalty = extra if penalty is None else penalty + extra
+    if penalty is not None:
+        loss = loss + penalty
+    if d_extra is not None:
+        head_loss = d_extra(tr, h_real, h_fake, y, z, parts)
+        if head_loss is not None:
+            loss = loss + head_loss
+    tr.opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    tr.opt_d.step()
+    if spec.clip:
+        c = lc.clip_value
+        with torch.no_grad():
+            for p in tr.d_params:
+                p.clamp_(-c, c)
+    with torch.no_grad():
+        both = (scores if scores is not None else torch.cat([d_real, d_fake])).detach().view(2, -1)  # (2, B)
+        thr = spec.threshold if spec.threshold is not None else both.mean()
+        # fraction called "real", [of reals, of fakes]; a score exactly at the threshold is undecided and
+        # counts half on each side (a constant D reads 50% / 50%, not 0% / 100%)
+        above = torch.sign(both - thr).mean(1).mul(0.5).add(0.5)
+        shown = torch.sigmoid(both) if spec.output == "logit" else both
+        parts["d_losses"] = torch.stack([loss_real + loss_fake, loss_real, loss_fake]).detach()
+        parts["d_acc"] = (above - tr._acc_flip).abs()  # [acc on real, 1 - above on fake]
+        parts["d_means"] = shown.mean(1)
+        parts["d_grad_norm"] = grad_norm(tr.d_params).view(1)
+        parts["penalty"] = penalty.detach().view(1) if penalty is not None else tr._zero
+
+
+def _g_update(tr, fake, y, z, spec, std, parts, g_extra, g_critic) -> None:
+    d_y = y if tr.family.labels == "data" else None
+    if g_critic is not None:
+        scores, h = g_critic(tr, _noisy(tr, fake, std), d_y)
+    else:
+        scores, h = judge(tr.D, _noisy(tr, fake, std), d_y)
+    adversarial = spec.g(scores)
+    loss = adversarial
+    if g_extra is not None:
+        head_loss = g_extra(tr, h, y, z, parts)
+        if head_loss is not None:
+            loss = loss + head_loss
+    tr.opt_g.zero_grad(set_to_none=True)
+    loss.backward(inputs=tr.g_params)  # no gradients accumulated into D
+    tr.opt_g.step()
+    with torch.no_grad():
+        parts["g_loss"] = adversarial.detach().view(1)  # a head's loss is its own metric
+        parts["g_grad_norm"] = grad_norm(tr.g_params).view(1)
+        if "d_means" not in parts:  # G-only step: report D's view of the fakes it just saw
+            shown = (torch.sigmoid(scores) if spec.output == "logit" else scores).mean().view(1)
+            parts["d_means"] = torch.cat([tr._nan[1], shown])
