@@ -50,13 +50,13 @@ def _figure(tr, clf) -> dict:
 
 def learn(args) -> None:
     over = {"data_dir": args.data_dir, "download": False} if args.data_dir else {}
-    cfg = preset_config(args.preset, seed=args.seed, **over)
+    cfg = preset_config(args.preset, seed=args.seed, **over).with_overrides(args.set)
     tr = Trainer(cfg)
     kind = classifier_for(cfg.data.dataset)
     if kind is None:
         raise SystemExit(f"no shipped classifier judges {cfg.data.dataset!r}")
     clf = load_for_dataset(cfg.data.dataset)
-    _header(f"preset {args.preset} seed {args.seed}, {len(tr.data) if hasattr(tr.data, '__len__') else '?'} images")
+    _header(f"preset {args.preset} {' '.join(args.set)} seed {args.seed}, {len(tr.data) if hasattr(tr.data, '__len__') else '?'} images")
     trained, mark, rows = 0.0, args.every, []
     while trained < 60 * args.minutes:
         t0 = time.perf_counter()
@@ -90,17 +90,18 @@ def save_codes_png(tr, path: str) -> None:
 
 
 def modes(args) -> None:
-    _header(f"{args.steps:,} steps, seeds {args.seeds}")
+    _header(f"{args.steps:,} steps, seeds {args.seeds} {' '.join(args.set)}")
     for name in args.presets:
         for seed in args.seeds:
-            tr = Trainer(preset_config(name, seed=seed))
+            tr = Trainer(preset_config(name, seed=seed).with_overrides(args.set))
             t0, counts = time.perf_counter(), []
             for s in range(1, args.steps + 1):
                 tr.step()
                 if s % 1000 == 0:
                     counts.append(mode_coverage(tr.sample(2500), tr.data.modes, tr.data.mode_std)[0])
             seconds = time.perf_counter() - t0
-            print(f"{name:<16} seed {seed}  modes at each 1,000 steps {counts}  final {counts[-1]}/"
+            print(f"{name:<16} seed {seed}  modes at each 1,000 steps {counts}  high-quality "
+                  f"{mode_coverage(tr.sample(2500), tr.data.modes, tr.data.mode_std)[1]:.2f}  final {counts[-1]}/"
                   f"{tr.data.modes.shape[0]}  {args.steps / seconds:,.0f} steps/s", flush=True)
 
 
@@ -114,10 +115,12 @@ def main() -> None:
     a.add_argument("--every", type=float, default=60)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--png", default=None)
+    a.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     b = sub.add_parser("modes")
     b.add_argument("--presets", nargs="+", default=["ring8_collapse", "ring8_unrolled"])
     b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     b.add_argument("--steps", type=int, default=6000)
+    b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     args = ap.parse_args()
     learn(args) if args.cmd == "learn" else modes(args)
 

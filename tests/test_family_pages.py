@@ -42,7 +42,7 @@ def test_train_page_draws_the_family_charts_by_name(preset):
     titles = [p["title"] for p in chart["spec"]["hconcat"]]
     assert titles == [c.title for c in family.charts]
     data = chart["data"]["family"]
-    assert set(data["series"]) == {col for c in family.charts for col in c.columns}
+    assert set(data["series"]) == {c.label(col) for c in family.charts for col in c.columns}
     assert len(data) and data["value"].notna().all()
     assert any(family.charts[0].title in c.value for c in at.caption)
     assert len(chart_with(at, "train")["data"]["train"])  # the shared charts are still there

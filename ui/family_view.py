@@ -20,6 +20,7 @@ LABELS = {"aux_weight": "Class-head weight", "info_weight": "Code loss weight (Î
           "unroll_steps": "Unroll D steps (0 = plain)", "info_categories": "Categorical code values",
           "info_continuous": "Continuous codes"}
 SERIES_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+STEPS = {"aux_weight": 0.1, "info_weight": 0.1, "began_gamma": 0.05, "began_lambda_k": 0.001}
 
 
 def family_title(name: str) -> str:
@@ -40,7 +41,7 @@ def number_widget(container, name: str, **kw):
         return container.number_input(LABELS.get(name, name), int(r.lo), int(r.hi), step=1, **kw)
     lo, hi = float(r.lo), float(r.hi)
     return container.number_input(LABELS.get(name, name), lo, hi, format="%.3g",
-                                  step=max((hi - lo) / 100, 1e-4), **kw)
+                                  step=STEPS.get(name, max((hi - lo) / 100, 1e-4)), **kw)
 
 
 # ---- live charts -----------------------------------------------------------------------------------------
@@ -51,7 +52,8 @@ def chart_data(history: dict, family) -> pd.DataFrame:
         for col in chart.columns:
             values = np.asarray(history.get(col, np.full(len(steps), np.nan)), dtype=np.float64)
             keep = np.isfinite(values) & np.isfinite(steps)
-            parts.append(pd.DataFrame({"step": steps[keep], "value": values[keep], "series": col, "chart": i}))
+            parts.append(pd.DataFrame({"step": steps[keep], "value": values[keep], "series": chart.label(col),
+                                       "chart": i}))
     if not parts:
         return pd.DataFrame(columns=["step", "value", "series", "chart"])
     return pd.concat(parts, ignore_index=True)
@@ -62,7 +64,7 @@ def charts_spec(family, cfg: Config, sizes=Sizes(), width: int = 1100) -> dict:
     n = max(1, len(family.charts))
     panels = []
     for i, chart in enumerate(family.charts):
-        names = list(chart.columns)
+        names = [chart.label(c) for c in chart.columns]
         line = {"mark": {"type": "line", "strokeWidth": 2.5, "clip": True},
                 "transform": [{"filter": f"datum.chart === {i}"}],
                 "encoding": {"x": {"field": "step", "type": "quantitative", "axis": {"format": ",.0f"}},

@@ -45,5 +45,6 @@ FAMILY = Family(
     metrics=("aux_acc_real", "aux_acc_fake"),
     charts=(Chart("Auxiliary classifier accuracy", ("aux_acc_real", "aux_acc_fake"),
                   "How often D's class head names the right class: on real images (it learns the classes) and "
-                  "on G's images (G makes the class it was asked for). Both near 1 is the goal.", "accuracy"),),
+                  "on G's images (G makes the class it was asked for). Both near 1 is the goal.", "accuracy",
+                  names=("on real images", "on G's images")),),
     evaluate=lambda view, clf, n: class_agreement(view, clf, n), live_fields=("aux_weight",))

@@ -14,6 +14,10 @@ class Chart:
     caption: str = ""
     y_title: str = ""
     lines: Callable = None  # (cfg) -> {label: value}; None: no reference line
+    names: tuple = ()  # legend names of ``columns`` (default: the column names)
+
+    def label(self, column: str) -> str:
+        return dict(zip(self.columns, self.names)).get(column, column)
 
 
 @dataclass(frozen=True)

@@ -75,5 +75,6 @@ FAMILY = Family(
                   "has converged (Berthelot et al. 2017, Fig. 3).", "M_global"),
             Chart("Balance k_t and reconstruction errors", ("k_t", "recon_real", "recon_fake"),
                   "k_t (0..1) is how hard D pushes fakes away; it rises while G's images reconstruct better "
-                  "than gamma times the real ones. recon_real and recon_fake are D's mean |x - D(x)|.", "")),
+                  "than gamma times the real ones; the errors are D's mean |x - D(x)| on real and on G's images.", "",
+                  names=("k_t", "error on real", "error on fake"))),
     live_fields=("began_gamma", "began_lambda_k"))
