@@ -102,7 +102,8 @@ def modes(args) -> None:
             seconds = time.perf_counter() - t0
             print(f"{name:<16} seed {seed}  modes at each 1,000 steps {counts}  high-quality "
                   f"{mode_coverage(tr.sample(2500), tr.data.modes, tr.data.mode_std)[1]:.2f}  final {counts[-1]}/"
-                  f"{tr.data.modes.shape[0]}  {args.steps / seconds:,.0f} steps/s", flush=True)
+                  f"{tr.data.modes.shape[0]}  {args.steps / seconds:,.0f} steps/s on {torch.get_num_threads()} thread(s)",
+                  flush=True)
 
 
 def main() -> None:

@@ -229,3 +229,44 @@ def test_a_foreign_host_header_gets_no_websocket(lecture):
     ok.rerun()
     ok.wait_finished()
     ok.close()
+
+
+def number_shown(client: ProtocolClient, key: str):
+    """The newest value the server sent this client for the number input with user key ``key``."""
+    with client._lock:
+        messages = list(client.messages)
+    for fm in reversed(messages):
+        if fm.WhichOneof("type") == "delta" and fm.delta.new_element.WhichOneof("type") == "number_input":
+            w = fm.delta.new_element.number_input
+            if w.id.endswith(f"-{key}"):
+                return w.value if w.set_value else w.default
+    return None
+
+
+def test_a_viewer_cannot_change_a_family_setting(lecture):
+    """A family's live field (the unrolled GAN's look-ahead) is refused to a viewer's forged widget state,
+    like the shared ones: the presenter's page still shows the run's own value afterwards."""
+    p = ProtocolClient(lecture, timeout=60)
+    p.rerun()
+    p.wait_finished()
+    p.sign_in(TOKEN)
+    p.rerun(query="preset=ring8_unrolled")
+    p.wait_finished()
+    rid = run_of(p)
+    try:
+        assert number_shown(p, "live_unroll_steps") == 5
+        v = viewer(lecture, f"run={rid}")
+        assert run_of(v) == rid and "live_unroll_steps" in v.widget_ids
+        v.rerun(query=f"run={rid}", widgets={v.widget_ids["live_unroll_steps"]: 0})
+        v.wait_finished()
+        v.close()
+        p.rerun(query=f"run={rid}")
+        p.wait_finished()
+        assert number_shown(p, "live_unroll_steps") == 5
+        p.rerun(query=f"run={rid}", widgets={p.widget_ids["live_unroll_steps"]: 2})  # the presenter may
+        p.wait_finished()
+        p.rerun(query=f"run={rid}")
+        p.wait_finished()
+        assert number_shown(p, "live_unroll_steps") == 2
+    finally:
+        p.close()
