@@ -160,6 +160,8 @@ class LossConfig:
     gp_weight: float = _f(10.0, Range(0.0, 1000.0), live=True)  # lambda of WGAN-GP and DRAGAN penalties
     clip_value: float = _f(0.01, Range(1e-4, 10.0), live=True)  # WGAN weight clipping bound
     aux_weight: float = _f(1.0, Range(0.0, 100.0), live=True)  # AC-GAN: weight of the class head's loss
+    aux_fake_weight: float = _f(1.0, Range(0.0, 1.0), live=True)  # AC-GAN: D's head also learns G's images
+    # with this weight (1 = Odena et al.; 0 = real images only, which cannot agree on classes of its own with G)
     info_weight: float = _f(1.0, Range(0.0, 100.0), live=True)  # InfoGAN: weight of the code loss (lambda)
     began_gamma: float = _f(0.5, Range(0.01, 1.0), live=True)  # BEGAN diversity ratio E[L(fake)] / E[L(real)]
     began_lambda_k: float = _f(0.001, Range(0.0, 1.0), live=True)  # BEGAN: learning rate of the balance k_t

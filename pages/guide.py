@@ -43,6 +43,13 @@ st.markdown("""
 - **Quality metrics**: the Fréchet distance means little alone — compare it with the *real vs real*
   floor at the same sample count. Precision ≈ realism, recall ≈ variety.
 
+### Upsampling
+- The **Upsampling** page writes a transposed convolution as the transpose of a convolution's matrix.
+  *Try*: start from the lecture's 2×2 → 4×4 example and compare Cᵀ with the slide; then pick *kernel 3,
+  stride 2*: the overlap counts alternate 1, 2, 1, 2 and the verdict says **Uneven** — the checkerboard of
+  Odena et al. 2016. Raise the kernel to 4: **Even**. The stack of layers on the right shows how the pattern
+  compounds in an untrained generator.
+
 ### Failure signatures
 | What you see | What it means | Try |
 |---|---|---|

@@ -321,3 +321,11 @@ def test_cli_trains_a_family_and_evaluates_it(tmp_path, capsys):
     assert line["family"] == "acgan" and 0 <= line["class_agreement"] <= 1
     assert main(["train", "--preset", "ring8", "--set", "family=began", "--steps", "2", "--quiet"]) != 0
     assert "model.family = 'began' needs image data" in capsys.readouterr().err
+
+
+def test_acgan_head_learns_from_fakes_only_when_asked():
+    def d_step(weight):
+        tr = Trainer(small("acgan", aux_fake_weight=weight))
+        tr.step("d")
+        return torch.cat([p.detach().flatten() for p in tr.D.aux.parameters()])
+    assert torch.equal(d_step(0.0), d_step(0.0)) and not torch.equal(d_step(0.0), d_step(1.0))

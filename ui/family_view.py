@@ -15,12 +15,12 @@ from ui.charts import Sizes
 from ui.live_charts import AUTOSIZE, PAD, _config
 
 # Widget labels of the fields families add (help comes from the field's comment in config.py's rules).
-LABELS = {"aux_weight": "Class-head weight", "info_weight": "Code loss weight (λ)",
+LABELS = {"aux_weight": "Class-head weight", "aux_fake_weight": "Head learns from fakes", "info_weight": "Code loss weight (λ)",
           "began_gamma": "BEGAN gamma (diversity)", "began_lambda_k": "BEGAN λ_k (balance rate)",
           "unroll_steps": "Unroll D steps (0 = plain)", "info_categories": "Categorical code values",
           "info_continuous": "Continuous codes"}
 SERIES_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
-STEPS = {"aux_weight": 0.1, "info_weight": 0.1, "began_gamma": 0.05, "began_lambda_k": 0.001}
+STEPS = {"aux_weight": 0.1, "aux_fake_weight": 0.1, "info_weight": 0.1, "began_gamma": 0.05, "began_lambda_k": 0.001}
 
 
 def family_title(name: str) -> str:

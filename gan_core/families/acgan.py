@@ -22,10 +22,13 @@ def _build(m, shape, classes, image) -> dict:
 
 
 def _d_extra(tr, h_real, h_fake, y, z, parts):
-    logits_real, logits_fake = tr.D.aux(h_real), tr.D.aux(h_fake)
+    logits_real = tr.D.aux(h_real)
     with torch.no_grad():
         parts["aux_acc_real"] = (logits_real.argmax(1) == y).float().mean().view(1)
-    return tr.cfg.loss.aux_weight * (F.cross_entropy(logits_real, y) + F.cross_entropy(logits_fake, y))
+    loss = F.cross_entropy(logits_real, y)
+    if tr.cfg.loss.aux_fake_weight > 0:  # Odena et al. also train the head on G's images
+        loss = loss + tr.cfg.loss.aux_fake_weight * F.cross_entropy(tr.D.aux(h_fake), y)
+    return tr.cfg.loss.aux_weight * loss
 
 
 def _g_extra(tr, h_fake, y, z, parts):
@@ -47,4 +50,4 @@ FAMILY = Family(
                   "How often D's class head names the right class: on real images (it learns the classes) and "
                   "on G's images (G makes the class it was asked for). Both near 1 is the goal.", "accuracy",
                   names=("on real images", "on G's images")),),
-    evaluate=lambda view, clf, n: class_agreement(view, clf, n), live_fields=("aux_weight",))
+    evaluate=lambda view, clf, n: class_agreement(view, clf, n), live_fields=("aux_weight", "aux_fake_weight"))

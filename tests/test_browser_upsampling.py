@@ -1,0 +1,30 @@
+"""Real browser (Debian Chromium, tests/helpers_browser.py): the Upsampling page's transposed-convolution
+explainer at projector size. The lecture's example renders as typeset matrices (KaTeX), the overlap map is
+drawn, and choosing the kernel-3/stride-2 example turns the verdict to "Uneven"."""
+from __future__ import annotations
+
+from helpers_browser import CONNECTED, choose, nav, poll
+
+
+def test_upsampling_explainer_renders_and_follows_the_settings(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(30_000)
+    main = page.locator("[data-testid='stMain']")
+    try:
+        page.goto(server + "/?preset=ring8")
+        page.wait_for_selector(CONNECTED)
+        nav(page, "Upsampling")
+        page.get_by_role("heading", name="Upsampling", exact=True).wait_for()
+        poll(lambda: main.locator(".katex").count() >= 2, 30, "the typeset matrices C and Cᵀ")
+        assert "2×2 → 4×4" in main.inner_text()
+        poll(lambda: main.locator(".js-plotly-plot").count() >= 2, 30, "the overlap maps")
+        assert "Even: every interior output pixel receives 4" in main.inner_text()
+        page.screenshot(path=str(tmp_path / "upsampling.png"))
+        choose(page, main, "Start from", "Uneven overlap: kernel 3, stride 2 (checkerboard)")
+        poll(lambda: "Uneven: interior pixels receive 1, 2, 4" in main.inner_text(), 30, "the checkerboard verdict")
+        assert "4×4 → 7×7" in main.inner_text()
+    finally:
+        try:
+            page.screenshot(path=str(tmp_path / "last.png"))
+        finally:
+            page.close()
