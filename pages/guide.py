@@ -49,6 +49,9 @@ st.markdown("""
   stride 2*: the overlap counts alternate 1, 2, 1, 2 and the verdict says **Uneven** — the checkerboard of
   Odena et al. 2016. Raise the kernel to 4: **Even**. The stack of layers on the right shows how the pattern
   compounds in an untrained generator.
+- **Spectrum of the current run**: on an image run, the generated images' frequency spectrum beside the
+  real ones'. *Try*: train `mnist` with Setup → Model → Upsampling *transposed*, then a second run with
+  *resize*, and compare the high-frequency excess at the same step (docs/BENCHMARKS.md has both).
 
 ### Failure signatures
 | What you see | What it means | Try |

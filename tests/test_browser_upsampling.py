@@ -3,7 +3,7 @@ explainer at projector size. The lecture's example renders as typeset matrices (
 drawn, and choosing the kernel-3/stride-2 example turns the verdict to "Uneven"."""
 from __future__ import annotations
 
-from helpers_browser import CONNECTED, choose, nav, poll
+from helpers_browser import CONNECTED, nav, poll
 
 
 def test_upsampling_explainer_renders_and_follows_the_settings(server, browser, tmp_path):
@@ -20,7 +20,8 @@ def test_upsampling_explainer_renders_and_follows_the_settings(server, browser, 
         poll(lambda: main.locator(".js-plotly-plot").count() >= 2, 30, "the overlap maps")
         assert "Even: every interior output pixel receives 4" in main.inner_text()
         page.screenshot(path=str(tmp_path / "upsampling.png"))
-        choose(page, main, "Start from", "Uneven overlap: kernel 3, stride 2 (checkerboard)")
+        main.get_by_role("combobox", name="Start from").click()
+        page.get_by_role("option", name="Uneven overlap: kernel 3, stride 2 (checkerboard)").click()
         poll(lambda: "Uneven: interior pixels receive 1, 2, 4" in main.inner_text(), 30, "the checkerboard verdict")
         assert "4×4 → 7×7" in main.inner_text()
     finally:
@@ -28,3 +29,23 @@ def test_upsampling_explainer_renders_and_follows_the_settings(server, browser, 
             page.screenshot(path=str(tmp_path / "last.png"))
         finally:
             page.close()
+
+
+def test_spectrum_panel_draws_the_digits_run(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(30_000)
+    main = page.locator("[data-testid='stMain']")
+    try:
+        page.goto(server + "/?preset=digits")
+        page.wait_for_selector(CONNECTED)
+        poll(lambda: "· digits" in main.inner_text(), 30, "the digits run")
+        nav(page, "Upsampling")
+        page.get_by_role("tab", name="Spectrum of the current run").click()
+        poll(lambda: "High-frequency excess" in main.inner_text(), 30, "the spectrum caption")
+        titles = poll(lambda: page.evaluate("""() => Array.from(document.querySelectorAll(
+            "[data-testid='stMain'] .js-plotly-plot")).filter(g => g.getBoundingClientRect().width > 0)
+            .flatMap(g => (g.layout && g.layout.annotations || []).map(a => a.text))""") or None, 30, "plotly titles")
+        assert {"Real images", "Generated", "Generated − real", "Radial average"} <= set(titles)
+        page.screenshot(path=str(tmp_path / "spectrum.png"))
+    finally:
+        page.close()
