@@ -130,7 +130,9 @@ class ModelConfig:
     activation: str = _f("relu", Choice(*ACTIVATIONS))  # MLP hidden activation
     ngf: int = _f(64, Range(4, 512))  # DCGAN generator base channels
     ndf: int = _f(64, Range(4, 512))  # DCGAN discriminator base channels
-    upsample: str = _f("transposed", Choice("transposed", "resize"))  # resize = upsample + conv (no checkerboard)
+    upsample: str = _f("transposed", Choice("transposed", "resize", "mixed", "transposed3"))  # DCGAN G: transposed
+    # conv k4 s2; resize = upsample + conv (no checkerboard); mixed = resize, then transposed in the last two
+    # layers; transposed3 = k3 s2 (uneven overlap: checkerboards on purpose)
     g_norm: str = _f("none", Choice("none", "batch"))  # normalisation in G's hidden layers
     d_norm: str = _f("none", Choice("none", "batch", "spectral"))  # normalisation in D
     embed_dim: int = _f(16, Range(1, 512))  # label (or categorical code) embedding size for G

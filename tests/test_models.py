@@ -190,3 +190,17 @@ def test_dcgan_init_statistics():
     assert float(w.std()) == pytest.approx(0.02, rel=0.05)  # N(0, 0.02) as in the DCGAN paper
     bns = [mod for mod in G.modules() if isinstance(mod, nn.BatchNorm2d)]
     assert bns and float(torch.cat([b.weight.detach() for b in bns]).mean()) == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_mixed_and_kernel3_upsampling(size):
+    """mixed: resize first, transposed (kernel 4) in the last two doublings; transposed3: kernel 3 stride 2."""
+    G, _ = build_models(_cfg(arch="dcgan", upsample="mixed"), (1, size, size), image=True)
+    ups = [m for m in G.net if isinstance(m, (nn.ConvTranspose2d, nn.Sequential))][1:]  # after the projection
+    kinds = ["resize" if isinstance(m, nn.Sequential) else "transposed" for m in ups]
+    assert kinds[-2:] == ["transposed", "transposed"] and set(kinds[:-2]) <= {"resize"}
+    assert G(torch.randn(2, Z)).shape == (2, 1, size, size)
+    G3, _ = build_models(_cfg(arch="dcgan", upsample="transposed3"), (1, size, size), image=True)
+    k3 = [m for m in G3.modules() if isinstance(m, nn.ConvTranspose2d)][1:]
+    assert k3 and all(m.kernel_size == (3, 3) and m.stride == (2, 2) for m in k3)
+    assert G3(torch.randn(2, Z)).shape == (2, 1, size, size)

@@ -194,8 +194,10 @@ def _model_fields() -> None:
     c = st.columns(4)
     c[0].number_input("DCGAN G channels", 4, 512, key=_key("ngf"))
     c[1].number_input("DCGAN D channels", 4, 512, key=_key("ndf"))
-    c[2].selectbox("Upsampling", ("transposed", "resize"), key=_key("upsample"),
-                   help="resize = nearest upsample + conv: no checkerboard artefacts")
+    c[2].selectbox("Upsampling", ("transposed", "resize", "mixed", "transposed3"), key=_key("upsample"),
+                   help="transposed: transposed conv, kernel 4, stride 2 (DCGAN). resize: nearest upsample + conv, "
+                        "no checkerboard. mixed: resize, then transposed in the last two layers. transposed3: "
+                        "kernel 3, stride 2 — uneven overlap, checkerboards on purpose (see the Upsampling page).")
     c[3].selectbox("G norm", ("none", "batch"), key=_key("g_norm"))
     c = st.columns(4)
     c[2].checkbox("Minibatch std in D", key=_key("mbstd"),

@@ -39,12 +39,24 @@ def dcgan_init(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def _up(c_in: int, c_out: int, mode: str) -> nn.Module:
+UPSAMPLES = ("transposed", "resize", "mixed", "transposed3")
+
+
+def _up(c_in: int, c_out: int, mode: str, from_end: int = 0) -> nn.Module:
+    """One doubling of resolution. ``from_end`` counts the layers after this one (0 = the last):
+    transposed: ConvTranspose2d kernel 4 stride 2 (even overlap); transposed3: kernel 3 stride 2 (+ output
+    padding 1), whose uneven overlap draws checkerboards on purpose (Odena et al. 2016); resize: nearest
+    upsample + 3x3 conv; mixed: resize except transposed (kernel 4) in the last two layers (the lecture's
+    design, seed 000)."""
+    if mode == "mixed":
+        mode = "transposed" if from_end < 2 else "resize"
     if mode == "transposed":
         return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)
+    if mode == "transposed3":
+        return nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1, bias=False)
     if mode == "resize":
         return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False))
-    raise ValueError(f"unknown upsample {mode!r}; choices: ['transposed', 'resize']")
+    raise ValueError(f"unknown upsample {mode!r}; choices: {list(UPSAMPLES)}")
 
 
 class DCGANGenerator(nn.Module):
@@ -59,7 +71,7 @@ class DCGANGenerator(nn.Module):
         c_in = z_dim + (embed_dim if num_classes else 0)
         layers = [nn.ConvTranspose2d(c_in, widths[0], s0, 1, 0, bias=False), bn(widths[0]), nn.ReLU(True)]
         for i in range(n_up):  # (B, w_i, s, s) -> (B, w_{i+1}, 2s, 2s)
-            layers.append(_up(widths[i], widths[i + 1], upsample))
+            layers.append(_up(widths[i], widths[i + 1], upsample, n_up - 1 - i))
             layers += [bn(widths[i + 1]), nn.ReLU(True)] if i < n_up - 1 else [nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
