@@ -203,11 +203,6 @@ FIELD_SECTION = {f.name: sec for sec, cls in SECTIONS.items() for f in fields(cl
 LIVE_FIELDS = frozenset(f.name for cls in SECTIONS.values() for f in fields(cls) if f.metadata.get("live"))
 
 
-def _families() -> dict:
-    from .families import FAMILIES
-    return FAMILIES
-
-
 # Settings kept for older configs and checkpoints: name -> section. ``conditional = true`` means
 # family "cgan" (and false turns a cgan back into a plain gan).
 LEGACY_FIELDS = {"conditional": "model"}
@@ -233,11 +228,15 @@ def _apply_legacy(model: dict) -> None:
         raise ValueError(f"model.conditional = {value} contradicts model.family = {family!r}; set the family")
 
 
+def field_spec(name: str):
+    """The dataclass field of a setting (its default, and its rule under ``metadata["rule"]``)."""
+    return next(f for f in fields(SECTIONS[FIELD_SECTION[name]]) if f.name == name)
+
+
 def field_type(name: str) -> type:
     if name in LEGACY_FIELDS:
         return bool
-    cls = SECTIONS[_section(name)]
-    f = next(f for f in fields(cls) if f.name == name)
+    f = field_spec(name)
     return {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
 
 
@@ -290,7 +289,7 @@ class Config:
                 raise ValueError(f"model.arch = 'dcgan' needs image data, but data.dataset = {d.dataset!r}")
             if d.image_size not in DCGAN_SIZES and not (d.image_size == 0 and d.dataset in NATIVE_28):
                 raise ValueError(f"data.image_size = {d.image_size} must be one of {list(DCGAN_SIZES)} for DCGAN")
-        from .families import get_family
+        from .families import FAMILIES, get_family
         family = get_family(m.family)
         if family.check is not None:
             family.check(self)
@@ -299,7 +298,7 @@ class Config:
                              "'none' or 'spectral' with them")
         if m.pack > 1:
             if not family.packable:
-                packable = [n for n, f in _families().items() if f.packable]
+                packable = [n for n, f in FAMILIES.items() if f.packable]
                 raise ValueError(f"model.pack = {m.pack} needs a family whose D is a plain critic ({packable}), "
                                  f"not model.family = {m.family!r}")
             if self.train.batch_size % m.pack:

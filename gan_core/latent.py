@@ -94,8 +94,7 @@ def principal_directions(generator, z_dim: int, k: int = 8, n: int = 2048, seed:
 
 def continuous_codes(model_cfg) -> int:
     from .families import get_family
-    spec = get_family(model_cfg.family)
-    field = spec.codes.get("continuous")
+    field = get_family(model_cfg.family).continuous_field
     return int(getattr(model_cfg, field)) if field else 0
 
 

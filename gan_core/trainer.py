@@ -2,9 +2,10 @@
 
 The kind of GAN (``model.family``, see ``gan_core.families``) owns the iteration: for the adversarial families
 a step runs ``d_steps`` discriminator updates and one generator update (or only one of them for
-``step("d")`` / ``step("g")``). It returns one float32 vector of ``trainer.metric_names`` (``metrics.STEP_METRICS``
-then the family's own metrics) that stays on the device, so a caller can batch the host copies. All randomness comes from the trainer's own generators:
-the same seed and config give the same losses on the CPU. ``gan_core.run.Run`` drives this in a thread.
+``step("d")`` / ``step("g")``). It returns one float32 vector of ``trainer.metric_names``
+(``metrics.STEP_METRICS``, then the family's own metrics) that stays on the device, so a caller can batch the
+host copies. All randomness comes from the trainer's own generators: the same seed and config give the same
+losses on the CPU. ``gan_core.run.Run`` drives this in a thread.
 
     python -c "from gan_core.trainer import Trainer; from gan_core.presets import preset_config as p; \
 t = Trainer(p('ring8')); print([t.step()[0].item() for _ in range(3)])"

@@ -3,13 +3,11 @@ live metric charts, its setup fields and its live fields. Nothing here names a f
 charts or fields gets them shown without a change in ``ui/``."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gan_core.config import FIELD_SECTION, SECTIONS, Config, Range
+from gan_core.config import Config, Range, field_spec
 from gan_core.families import FAMILIES, get_family
 from ui.charts import Sizes
 from ui.live_charts import AUTOSIZE, PAD, _config
@@ -28,15 +26,10 @@ def family_title(name: str) -> str:
     return f"{f.title} ({name})"
 
 
-def rule(name: str):
-    cls = SECTIONS[FIELD_SECTION[name]]
-    return next(f for f in dataclasses.fields(cls) if f.name == name).metadata["rule"]
-
-
 def number_widget(container, name: str, **kw):
     """A number input for a ruled config field: its range, integer or float by the field's default."""
-    r = rule(name)
-    default = getattr(getattr(Config(), FIELD_SECTION[name]), name)
+    spec = field_spec(name)
+    r, default = spec.metadata["rule"], spec.default
     if isinstance(r, Range) and isinstance(default, int) and not isinstance(default, bool):
         return container.number_input(LABELS.get(name, name), int(r.lo), int(r.hi), step=1, **kw)
     lo, hi = float(r.lo), float(r.hi)

@@ -15,15 +15,21 @@ from ..losses import PENALTIES
 from ..metrics import grad_norm
 
 
-def g_inputs(tr, n: int, y_data, gen) -> tuple:
-    """(z, y) for ``n`` generated samples: y is the data's labels, a uniform code, or None (by family)."""
-    z = torch.randn(n, tr.cfg.model.z_dim, generator=gen, device=tr.device)
+def g_inputs(tr, n: int, y_data) -> tuple:
+    """(z, y) for ``n`` generated samples from the training RNG: y is the data's labels, a uniform code, or
+    None (by family)."""
+    z = tr._z(n)
     labels = tr.family.labels
     if labels == "data":
         return z, y_data
     if labels == "code":
-        return z, torch.randint(0, tr.num_classes, (n,), generator=gen, device=tr.device)
+        return z, torch.randint(0, tr.num_classes, (n,), generator=tr.gen, device=tr.device)
     return z, None
+
+
+def real_target(tr) -> float:
+    """The target D's loss sets for real samples: 1, or 1 - s under one-sided label smoothing."""
+    return 1.0 - tr.cfg.loss.label_smoothing if tr.loss.smoothing else 1.0
 
 
 def judge(D, x, y) -> tuple:
@@ -34,34 +40,30 @@ def judge(D, x, y) -> tuple:
     return D(x, y), None
 
 
-def _noisy(tr, x, std: float):
-    return x + std * torch.randn(x.shape, generator=tr.gen, device=x.device) if std > 0 else x
-
-
 def adversarial_step(tr, which: str, parts: dict, d_extra=None, g_extra=None, g_critic=None) -> None:
     cfg, spec = tr.cfg, tr.loss
     batch, std = cfg.train.batch_size, tr.noise_std()
-    target = 1.0 - cfg.loss.label_smoothing if spec.smoothing else 1.0
+    target = real_target(tr)
     fake = y = z = None
     if which in ("both", "d"):
         for k in range(cfg.train.d_steps):
             keep_graph = which == "both" and k == cfg.train.d_steps - 1  # reuse this fake for the G step
             real, y_data = tr.data.sample(batch, tr.gen, tr.device)
-            z, y = g_inputs(tr, batch, y_data, tr.gen)
+            z, y = g_inputs(tr, batch, y_data)
             with torch.set_grad_enabled(keep_graph):
                 fake = tr.G(z, y)
             _d_update(tr, real, fake.detach(), y, z, spec, target, std, parts, d_extra)
     if which in ("both", "g"):
         if fake is None:
             y_data = tr.data.sample(batch, tr.gen, tr.device)[1] if tr.family.labels == "data" else None
-            z, y = g_inputs(tr, batch, y_data, tr.gen)
+            z, y = g_inputs(tr, batch, y_data)
             fake = tr.G(z, y)
         _g_update(tr, fake, y, z, spec, std, parts, g_extra, g_critic)
 
 
 def _d_update(tr, real, fake, y, z, spec, target, std, parts, d_extra) -> None:
     D = tr.D
-    real_in, fake_in = _noisy(tr, real, std), _noisy(tr, fake, std)
+    real_in, fake_in = tr._noisy(real, std), tr._noisy(fake, std)
     lc = tr.cfg.loss
     r1 = lc.r1_gamma * lc.r1_every if lc.r1_gamma > 0 and tr._d_updates % lc.r1_every == 0 else 0.0
     tr._d_updates += 1
@@ -118,9 +120,9 @@ def _d_update(tr, real, fake, y, z, spec, target, std, parts, d_extra) -> None:
 def _g_update(tr, fake, y, z, spec, std, parts, g_extra, g_critic) -> None:
     d_y = y if tr.family.labels == "data" else None
     if g_critic is not None:
-        scores, h = g_critic(tr, _noisy(tr, fake, std), d_y)
+        scores, h = g_critic(tr, tr._noisy(fake, std), d_y)
     else:
-        scores, h = judge(tr.D, _noisy(tr, fake, std), d_y)
+        scores, h = judge(tr.D, tr._noisy(fake, std), d_y)
     adversarial = spec.g(scores)
     loss = adversarial
     if g_extra is not None:

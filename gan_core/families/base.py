@@ -1,7 +1,7 @@
 """What a GAN family declares (see ``gan_core.families``), and the helpers every family's build shares."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 
@@ -32,13 +32,12 @@ class Family:
     charts: tuple = ()  # Chart(...) of those metrics on the Train page
     packable: bool = False  # D is a plain critic: PacGAN packing applies
     uses_loss: bool = True  # the loss registry (loss.loss) drives the adversarial terms
-    needs_image: bool = False
     check: Optional[Callable] = None  # (cfg) -> None, raising ValueError naming the field
     evaluate: Optional[Callable] = None  # (view, classifier, n) -> {figure: value}, for `evaluate`
     live_fields: tuple = ()  # config fields this family adds to the live panel
     setup_fields: tuple = ()  # config fields this family adds to the setup panel (before Start)
     extra_d_passes: Optional[Callable] = None  # (cfg) -> D forward+backward passes a step adds (budget)
-    codes: dict = field(default_factory=dict)  # for the Latent lab: {"categorical": K, "continuous": n}
+    continuous_field: str = ""  # the ModelConfig field counting continuous codes (z's last entries), if any
 
     def classes(self, model_cfg, data_classes: int) -> int:
         """How many values G's class input takes (0: G takes none)."""

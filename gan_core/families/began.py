@@ -68,7 +68,7 @@ FAMILY = Family(
     "began", "BEGAN",
     "D is an autoencoder; G wins when D reconstructs its images as well as real ones. A balance k_t and a "
     "convergence measure M_global you can watch.",
-    build=_build, step=_step, uses_loss=False, needs_image=True, check=_check,
+    build=_build, step=_step, uses_loss=False, check=_check,
     metrics=("k_t", "m_global", "recon_real", "recon_fake"),
     charts=(Chart("BEGAN convergence measure M_global", ("m_global",),
                   "L(real) + |gamma L(real) - L(fake)|: falls while the images improve and flattens when training "

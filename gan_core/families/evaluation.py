@@ -3,20 +3,14 @@ was asked for? Both use the shipped digit classifier on generated images."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 
 def _by_class(view, classifier, n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """(asked class or code, classifier's label) for ``n`` samples cycling through the classes."""
-    gen = torch.Generator().manual_seed(seed)
-    asked, said = [], []
-    for i in range(0, n, 500):
-        m = min(500, n - i)
-        y = torch.arange(i, i + m) % view.num_classes
-        x = view.generate(torch.randn(m, view.z_dim, generator=gen), y)
-        asked.append(y.numpy())
-        said.append(classifier.predict(x).cpu().numpy())
-    return np.concatenate(asked), np.concatenate(said)
+    """(asked class or code, classifier's label) for ``n`` samples cycling through the classes (evaluate's
+    own sample stream, with a seed of its own)."""
+    from ..evaluate import _fake_batches
+    said = [classifier.predict(x).cpu().numpy() for x in _fake_batches(view, n, seed)]
+    return np.arange(n) % view.num_classes, np.concatenate(said)
 
 
 def class_agreement(view, classifier, n: int = 2000) -> dict:

@@ -72,4 +72,4 @@ FAMILY = Family(
                   "Q learned nothing, near 0 means they steer something visible).", "mean squared error")),
     evaluate=lambda view, clf, n: code_purity(view, clf, n), live_fields=("info_weight",),
     setup_fields=("info_categories", "info_continuous"),
-    codes={"categorical": "info_categories", "continuous": "info_continuous"})
+    continuous_field="info_continuous")

@@ -11,7 +11,7 @@ import torch
 from torch.func import functional_call
 
 from ..models.build import standard_nets
-from .adversarial import adversarial_step, judge
+from .adversarial import adversarial_step, judge, real_target
 from .base import Family
 
 
@@ -29,8 +29,7 @@ def unrolled_critic(tr, fake, d_y):
     D = tr.D
     if k == 0:
         return judge(D, fake, d_y)
-    t, spec = tr.cfg.train, tr.loss
-    target = 1.0 - tr.cfg.loss.label_smoothing if spec.smoothing else 1.0
+    t, spec, target = tr.cfg.train, tr.loss, real_target(tr)
     names = [n for n, _ in D.named_parameters()]
     params = [p for _, p in D.named_parameters()]
     buffers = {n: b.clone() for n, b in D.named_buffers()}  # BatchNorm statistics of the copy stay its own
