@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -27,6 +28,36 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+
+# The src of a laid-out, loaded st.image in the main area whose caption starts with the given text
+# (Streamlit may keep hidden, zero-size copies of elements while a fragment reruns).
+IMAGE_JS = """(caption) => {
+  const main = document.querySelector("[data-testid='stMain']") || document;
+  for (const box of main.querySelectorAll("[data-testid='stImageContainer']")) {
+    const img = box.querySelector("img");
+    const r = box.getBoundingClientRect();
+    if (img && r.width > 0 && r.height > 0 && box.innerText.trim().startsWith(caption)
+        && img.complete && img.naturalWidth > 0) {
+      return img.getAttribute("src");
+    }
+  }
+  return null;
+}"""
+
+
+@contextmanager
+def opened_page(browser, tmp_path, width: int = 1280, height: int = 720):
+    """A page of ``browser`` at ``width`` x ``height`` with a 30 s default timeout; on the way out a
+    screenshot of where it ended (tmp_path/last.png, for debugging) and the page closed."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        try:
+            page.screenshot(path=str(tmp_path / "last.png"))
+        finally:
+            page.close()
 
 # The text of a laid-out metric in the main area, by label (Streamlit may keep hidden, zero-size copies
 # of elements while a fragment reruns; only what is laid out counts).

@@ -4,27 +4,12 @@ the Train page; in the Latent lab's Codes tab the paper's grid is drawn, and mov
 slider c1 with the keyboard redraws the single sample (its media URL, a hash of the picture, changes)."""
 from __future__ import annotations
 
-from helpers_browser import CONNECTED, button, nav, poll, step_of
-
-IMAGE_JS = """(caption) => {
-  const main = document.querySelector("[data-testid='stMain']") || document;
-  for (const box of main.querySelectorAll("[data-testid='stImageContainer']")) {
-    const img = box.querySelector("img");
-    const r = box.getBoundingClientRect();
-    if (img && r.width > 0 && r.height > 0 && box.innerText.trim().startsWith(caption)
-        && img.complete && img.naturalWidth > 0) {
-      return img.getAttribute("src");
-    }
-  }
-  return null;
-}"""
+from helpers_browser import CONNECTED, IMAGE_JS, button, nav, opened_page, poll, step_of
 
 
 def test_infogan_code_slider_redraws_the_sample(server, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
-    page.set_default_timeout(30_000)
-    main = page.locator("[data-testid='stMain']")
-    try:
+    with opened_page(browser, tmp_path) as page:
+        main = page.locator("[data-testid='stMain']")
         page.goto(server + "/?preset=digits_infogan")
         page.wait_for_selector(CONNECTED)
         button(page, "×100").click()
@@ -49,8 +34,3 @@ def test_infogan_code_slider_redraws_the_sample(server, browser, tmp_path):
             page.evaluate(IMAGE_JS, "G(noise, codes)")), 30, "the sample to change after moving c1")
         assert changed != first and float(slider.input_value()) > float(before)
         page.screenshot(path=str(tmp_path / "codes.png"))
-    finally:
-        try:
-            page.screenshot(path=str(tmp_path / "last.png"))
-        finally:
-            page.close()

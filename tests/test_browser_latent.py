@@ -8,22 +8,7 @@ download a browser for this).
 """
 from __future__ import annotations
 
-from helpers_browser import (CONNECTED, choose, nav, open_setup, page_run_id as run_id, poll)
-
-# The src of a laid-out, loaded st.image in the main area whose caption starts with the given text
-# (Streamlit may keep hidden, zero-size copies of elements while a fragment reruns).
-IMAGE_JS = """(caption) => {
-  const main = document.querySelector("[data-testid='stMain']") || document;
-  for (const box of main.querySelectorAll("[data-testid='stImageContainer']")) {
-    const img = box.querySelector("img");
-    const r = box.getBoundingClientRect();
-    if (img && r.width > 0 && r.height > 0 && box.innerText.trim().startsWith(caption)
-        && img.complete && img.naturalWidth > 0) {
-      return img.getAttribute("src");
-    }
-  }
-  return null;
-}"""
+from helpers_browser import (CONNECTED, IMAGE_JS, choose, nav, open_setup, page_run_id as run_id, poll)
 
 # Traces of a laid-out Plotly chart in the main area holding a trace with the given name.
 PLOTLY_JS = """(name) => {

@@ -48,17 +48,19 @@ def lecture(tmp_path_factory, saved_ids):
     yield from serve(tmp_path_factory, env)
 
 
-def presenter_run(url: str) -> tuple[ProtocolClient, str]:
-    """A presenter session that signed in and started a ring8 run; returns (client, run id)."""
+def presenter_run(url: str, preset: str = "ring8", start: bool = True) -> tuple[ProtocolClient, str]:
+    """A presenter session that signed in and opened a ``preset`` run (started and training unless not
+    ``start``); returns (client, run id)."""
     p = ProtocolClient(url, timeout=60)
     p.rerun()
     p.wait_finished()
     p.sign_in(TOKEN)
-    p.rerun(query="preset=ring8")
+    p.rerun(query=f"preset={preset}")
     p.wait_finished()
     rid = run_of(p)
-    p.click("btn_start", f"run={rid}")
-    poll(lambda: (step(p, rid) or 0) > 20, 30, "the presenter's run to train")
+    if start:
+        p.click("btn_start", f"run={rid}")
+        poll(lambda: (step(p, rid) or 0) > 20, 30, "the presenter's run to train")
     return p, rid
 
 
@@ -246,13 +248,7 @@ def number_shown(client: ProtocolClient, key: str):
 def test_a_viewer_cannot_change_a_family_setting(lecture):
     """A family's live field (the unrolled GAN's look-ahead) is refused to a viewer's forged widget state,
     like the shared ones: the presenter's page still shows the run's own value afterwards."""
-    p = ProtocolClient(lecture, timeout=60)
-    p.rerun()
-    p.wait_finished()
-    p.sign_in(TOKEN)
-    p.rerun(query="preset=ring8_unrolled")
-    p.wait_finished()
-    rid = run_of(p)
+    p, rid = presenter_run(lecture, "ring8_unrolled", start=False)
     try:
         assert number_shown(p, "live_unroll_steps") == 5
         v = viewer(lecture, f"run={rid}")
