@@ -59,8 +59,9 @@ def test_2_mode_collapse_hops_on_a_few_modes(server, page):  # noqa: F811
         s, m = step_of(page), metric(page, "Modes")
         if s and s > 1500 and m and m != "–":
             readings.append(int(m.split("/")[0]))
-        return s is not None and s > n
-    poll(lambda: past(3000), 180, "step 3,000")
+        # past step n AND enough readings: on a fast CI machine the window 1,500-3,000 can pass in a few polls
+        return s is not None and s > n and len(readings) >= 8
+    poll(lambda: past(3000), 180, "step 3,000 and 8 readings of Modes")
     assert len(readings) >= 5, readings
     assert statistics.median(readings) <= 3, readings  # "Modes stays at 0-3"
     assert max(readings) < 8, readings
