@@ -44,9 +44,9 @@ MAX_STEP_SECONDS = 20.0  # refuse a run whose one step is estimated to take long
 MEMORY_HEADROOM = 0.85  # use at most this share of the free memory (the app, the browser and the OS need some)
 FLOAT_BYTES = 4
 FOLDER_SIZE, FOLDER_CHANNELS = 32, 3  # as gan_core.data.images: folder defaults for image_size/channels = 0
-NATIVE = {"digits": (8, 1, 1797), "mnist": (28, 1, 70_000), "fashion_mnist": (28, 1, 70_000),
+NATIVE = {"digits": (8, 1, 1797), "digits_inverted": (8, 1, 1797), "mnist": (28, 1, 70_000), "fashion_mnist": (28, 1, 70_000),
           "stacked_mnist": (28, 3, 70_000)}  # native side, channels, images (train + test, an upper bound)
-CLASSES = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "stacked_mnist": 1000}
+CLASSES = {"digits": 10, "digits_inverted": 10, "mnist": 10, "fashion_mnist": 10, "stacked_mnist": 1000}
 FOLDER_CLASSES = 10  # a labelled folder's class count is unknown before reading; its embeddings are tiny anyway
 _OPT_STATES = {"adam": 2, "rmsprop": 1}  # optimiser tensors per parameter tensor (SGD: 1 with momentum)
 

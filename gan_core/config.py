@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 TOY_DATASETS = ("gauss1d", "line", "quadratic", "ring8", "grid25", "spiral")
-IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "folder", "stacked_mnist")
+IMAGE_DATASETS = ("digits", "digits_inverted", "mnist", "fashion_mnist", "folder", "stacked_mnist")
 DATASETS = TOY_DATASETS + IMAGE_DATASETS
 LOSS_NAMES = ("minimax", "non_saturating", "least_squares", "wgan", "wgan_gp", "hinge", "dragan")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "silu")
@@ -106,6 +106,8 @@ class DataConfig:
     channels: int = _f(0, Choice(0, 1, 3))  # 0 = native (1 for digits/MNIST, 3 for folders and stacked_mnist)
     download: bool = _f(True)  # fetch MNIST/Fashion-MNIST when absent (checksummed)
     max_images: int = _f(0, Range(0, 10_000_000))  # cap on images loaded; 0 = all
+    source: str = _f("", Choice("", *DATASETS))  # CycleGAN: domain A (translated into data.dataset, domain B)
+    source_path: str = _f("", Text())  # CycleGAN: domain A's image folder or .zip, for source = "folder"
 
     def __post_init__(self) -> None:
         _validate(self, "data")
@@ -113,6 +115,8 @@ class DataConfig:
             raise ValueError(f"data.image_size = {self.image_size} is out of range [4, 128] (or 0 for native)")
         if self.dataset == "folder" and not self.path:
             raise ValueError("data.path must name an image folder or .zip when data.dataset = 'folder'")
+        if self.source == "folder" and not self.source_path:
+            raise ValueError("data.source_path must name an image folder or .zip when data.source = 'folder'")
 
     @property
     def is_toy(self) -> bool:
@@ -167,6 +171,9 @@ class LossConfig:
     info_weight: float = _f(1.0, Range(0.0, 100.0), live=True)  # InfoGAN: weight of the code loss (lambda)
     began_gamma: float = _f(0.5, Range(0.01, 1.0), live=True)  # BEGAN diversity ratio E[L(fake)] / E[L(real)]
     began_lambda_k: float = _f(0.001, Range(0.0, 1.0), live=True)  # BEGAN: learning rate of the balance k_t
+    cycle_weight: float = _f(10.0, Range(0.0, 100.0), live=True)  # CycleGAN: weight of the cycle L1 (lambda)
+    identity_weight: float = _f(0.0, Range(0.0, 10.0), live=True)  # CycleGAN: identity L1 |G_AB(b) - b|, times
+    # cycle_weight; 0 = off (Zhu et al. use 0.5 where colours should survive, e.g. painting -> photo)
 
     def __post_init__(self) -> None:
         _validate(self, "loss")

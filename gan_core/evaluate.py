@@ -10,7 +10,8 @@ Loads only the checkpoint's generator (safetensors; never a pickle) and, by data
   (the published protocol; ``--stacked-samples``) beside what a perfect generator scores at that count;
   for class-conditional families (cgan, acgan) ``class_agreement`` (the fraction of samples the classifier
   assigns to the class asked for), for InfoGAN ``code_purity`` (code vs classifier label after the best
-  one-to-one matching);
+  one-to-one matching), for CycleGAN ``label_kept`` (translations of all of domain A that the classifier
+  names as their source's digit);
 - other images: no classifier exists, so only the pixel-space spread is reported.
 """
 from __future__ import annotations
@@ -35,11 +36,19 @@ def _fake_batches(view, n: int, seed: int = 0):
     for i in range(0, n, 500):
         m = min(500, n - i)
         y = torch.arange(i, i + m) % view.num_classes if view.num_classes else None
-        yield view.generate(torch.randn(m, view.z_dim, generator=gen), y)
+        yield view.generate(view.inputs(m, gen), y)
 
 
 def _fake(view, n: int, seed: int = 0) -> torch.Tensor:
     return torch.cat(list(_fake_batches(view, n, seed)))
+
+
+def _with_source(view, cfg, data, progress):
+    from .data.domains import load_source
+    source = load_source(cfg.data, data, progress)
+    x, y = (source.images, source.labels) if hasattr(source, "images") else \
+        source.sample(20_000, torch.Generator().manual_seed(2025), torch.device("cpu"))
+    return dataclasses.replace(view, source_bank=x.cpu(), source_labels=y.cpu() if y is not None else None)
 
 
 def _real(data, n: int) -> torch.Tensor:
@@ -63,6 +72,9 @@ def evaluate_checkpoint(path, samples: Optional[int] = None, data_dir: Optional[
     view = generator_from_checkpoint(path)
     out: dict = {"run": str(path), "step": ckpt.step, "dataset": cfg.data.dataset}
     data = load_dataset(cfg.data, progress)
+    if view.translates:  # translate all of domain A, not only the bank G keeps
+        view = _with_source(view, cfg, data, progress)
+        out["source"] = cfg.data.source
     if not view.is_image:
         n = samples or 2500
         say(f"Sampling {n} points", 0.2)
@@ -117,7 +129,7 @@ def family_figures(cfg, view, classifier, n: int, say=None) -> dict:
     generator takes a class or code the shipped classifier can judge."""
     from .families import get_family
     family = get_family(cfg.model.family)
-    if family.evaluate is None or not view.num_classes:
+    if family.evaluate is None or not (view.num_classes or view.translates):
         return {}
     if say is not None:
         say(f"{family.title}: does G make what it is asked for? ({n:,} samples)", 0.99)

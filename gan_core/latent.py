@@ -132,6 +132,32 @@ class GeneratorView:
     made_at: float = 0.0
     family: str = "gan"
     continuous_codes: int = 0  # InfoGAN: z's last this-many entries are continuous codes
+    source_bank: Optional[Tensor] = None  # a translating G (CycleGAN): domain-A samples it is shown (CPU)
+    source_labels: Optional[Tensor] = None  # their labels, when domain A is labelled
+
+    def __post_init__(self) -> None:
+        bank = getattr(self.G, "bank", None)  # CycleG keeps its bank of domain-A samples as a buffer
+        if self.source_bank is None and bank is not None:
+            self.source_bank = bank.detach().float().cpu()
+            labels = self.G.bank_labels.cpu()
+            self.source_labels = labels if bool((labels >= 0).all()) else None
+
+    @property
+    def translates(self) -> bool:
+        """Whether G's input is a domain-A sample (CycleGAN) rather than noise."""
+        return self.source_bank is not None
+
+    def inputs(self, n: int, gen: torch.Generator, with_labels: bool = False):
+        """``n`` inputs for G on the CPU: N(0, I) noise, or domain-A samples drawn from the bank (with their
+        labels, or None, when ``with_labels``)."""
+        if not self.translates:
+            z = torch.randn(n, self.z_dim, generator=gen)
+            return (z, None) if with_labels else z
+        idx = torch.randint(0, self.source_bank.shape[0], (n,), generator=gen)
+        x = self.source_bank[idx]
+        if with_labels:
+            return x, (self.source_labels[idx] if self.source_labels is not None else None)
+        return x
 
     @classmethod
     def of(cls, trainer, made_at: float = 0.0) -> "GeneratorView":
@@ -152,8 +178,16 @@ class GeneratorView:
         return get_family(self.family)
 
     @torch.no_grad()
+    def translate(self, x: Tensor, back: bool = False) -> Tensor:
+        """A translating G's A -> B (or, ``back``, B -> A) translation of ``x`` on the CPU."""
+        if not self.translates:
+            raise ValueError("this generator takes noise, not samples: it does not translate")
+        net = self.G.ba if back else self.G.ab
+        return net(x.to(self.device, torch.float32)).float().cpu()
+
+    @torch.no_grad()
     def generate(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
-        """G(z[, y]) for z (B, z_dim) on the CPU; returns CPU tensors."""
+        """G(z[, y]) for z (B, z_dim) on the CPU (or domain-A samples for a translating G); CPU tensors out."""
         if self.num_classes and y is None:
             raise ValueError("this generator is class-conditional: choose a class")
         z = z.to(self.device, torch.float32)

@@ -82,6 +82,19 @@ PRESETS.update({
                       "24.8/25 modes after long training). Measured here: 22-23 modes at 8,000 steps where the plain "
                       "D covers 12-19, few of them sharp yet; 25/25 with 40% high quality by step 30,000.",
                       dict(PRESETS["grid25"][1], pack=4, r1_gamma=0.0)),
+    "cycle_toy": ("CycleGAN on points: G_AB bends the points of a line onto a parabola without being shown pairs, "
+                  "G_BA bends them back; the arrows show where each point of the line goes (on the parabola within "
+                  "about 1,000 steps). Zhu et al. 2017.",
+                  dict(_TOY_MLP, family="cyclegan", source="line", dataset="quadratic", cycle_weight=5.0)),
+    "cycle_ink": ("CycleGAN on the 8x8 digits, offline: white ink on black (A) to dark ink on white (B) and back; "
+                  "the strip shows A, A → B and A → B → A. Convolutional translators (16 channels).",
+                  dict(_DIGITS, family="cyclegan", source="digits", dataset="digits_inverted", ngf=16,
+                       lr_g=2e-4, lr_d=2e-4)),
+    "cycle_digits_mnist": ("CycleGAN from the 8x8 digits (scaled to 28x28) to MNIST's handwriting and back; the "
+                           "cycle keeps the digit (evaluate reports label_kept: how often MNIST's classifier names "
+                           "the source digit). Needs MNIST (downloads once, or the data dir).",
+                           dict(_DCGAN28, family="cyclegan", source="digits", dataset="mnist", ngf=16, g_norm="none",
+                                batch_size=32)),
 })
 
 

@@ -82,6 +82,11 @@ class Trainer:
         if dataset is not None:
             budget.check(cfg, self.data_shape, self.device, self.data.num_classes, data_loaded=True)
         self.family = get_family(cfg.model.family)
+        self.source = None  # domain A of a translating family (CycleGAN): G's inputs come from it
+        if self.family.g_input == "source":
+            from .data.domains import load_source
+            source = load_source(cfg.data, self.data, progress)
+            self.source = source.to(self.device) if hasattr(source, "to") else source
         self.num_classes = self.family.classes(cfg.model, self.data.num_classes)  # values of G's class input
         with _INIT_LOCK:
             torch.manual_seed(cfg.train.seed)
@@ -104,8 +109,15 @@ class Trainer:
         self._acc_flip = torch.tensor([0.0, 1.0], device=self.device)
         self.step_count = 0
         self._d_updates = 0  # counts D updates, for lazy R1
-        self.viz_z = torch.randn(512, cfg.model.z_dim, generator=self.eval_gen, device=self.device)
-        self.fixed_z = self.viz_z[:64]  # the sample grid's noise: the same vectors for the whole run
+        if self.source is None:
+            self.viz_z = torch.randn(512, cfg.model.z_dim, generator=self.eval_gen, device=self.device)
+        else:  # G's inputs are domain-A samples: a fixed bank of them, kept in G (views and checkpoints carry it)
+            bank, labels = self.source.sample(self.G.bank.shape[0], self.eval_gen, self.device)
+            self.G.bank.copy_(bank)
+            if labels is not None:
+                self.G.bank_labels.copy_(labels)
+            self.viz_z = self.G.bank
+        self.fixed_z = self.viz_z[:64]  # the sample grid's inputs: the same vectors for the whole run
         self.fixed_y = (torch.arange(64, device=self.device) % self.num_classes) if self.num_classes else None
         self.apply_config(cfg)
 
@@ -172,7 +184,10 @@ class Trainer:
     # ---- sampling (no effect on the training RNG) ------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, y: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``n`` samples from the eval generator; class-taking families get uniform classes unless ``y``."""
+        """``n`` samples from the eval generator; class-taking families get uniform classes unless ``y``;
+        a translating family translates ``n`` fresh samples of domain A."""
+        if self.source is not None:
+            return self.G(self.source.sample(n, self.eval_gen, self.device)[0])
         z = torch.randn(n, self.cfg.model.z_dim, generator=self.eval_gen, device=self.device)
         if self.num_classes and y is None:
             y = torch.randint(0, self.num_classes, (n,), generator=self.eval_gen, device=self.device)

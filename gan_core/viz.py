@@ -54,26 +54,35 @@ def visual_2d(tr, n_points: int = 512, grid: int = 48, n_arrows: int = 128) -> d
         real, _ = tr.data.sample(n_points, tr.eval_gen, tr.device)
         fake = tr.G(tr.viz_z[:n_points])
     fake_np = fake.cpu().numpy()
-    (x0, x1), (y0, y1), outside = view_bounds(tr.data.bounds, fake_np)
+    bounds = tr.data.bounds
+    if tr.source is not None:  # show domain A too
+        bounds = tuple((min(a[0], b[0]), max(a[1], b[1])) for a, b in zip(bounds, tr.source.bounds))
+    (x0, x1), (y0, y1), outside = view_bounds(bounds, fake_np)
     with torch.no_grad():
         xs, ys = torch.linspace(x0, x1, grid), torch.linspace(y0, y1, grid)
         pts = torch.cartesian_prod(ys, xs).flip(1).to(tr.device)  # (grid*grid, 2) row-major in y
         heat = _shown(tr.D(pts), tr.loss.output).view(grid, grid)
+    out = {"kind": "2d", "real": real.cpu().numpy(), "fake": fake_np, "heat": heat.cpu().numpy(),
+           "heat_x": xs.numpy(), "heat_y": ys.numpy(), "output": tr.loss.output, "bounds": ((x0, x1), (y0, y1)),
+           "outside": outside}
+    if tr.source is not None:  # a translation: arrows from each domain-A point to where G_AB sends it
+        source = tr.viz_z[:n_arrows]
+        out.update(source=tr.viz_z[:n_points].cpu().numpy(), arrow_xy=source.cpu().numpy(),
+                   arrow_uv=(fake[:n_arrows] - source).cpu().numpy(), arrow_map=True)
+        return out
     arrows_at = fake[:n_arrows].detach().clone().requires_grad_(True)
     with torch.enable_grad():
         (g,) = torch.autograd.grad(tr.loss.g(tr.D(arrows_at)), arrows_at)
     push = -g * n_arrows  # per-sample direction of steepest descent of G's loss
-    return {"kind": "2d", "real": real.cpu().numpy(), "fake": fake_np, "heat": heat.cpu().numpy(),
-            "heat_x": xs.numpy(), "heat_y": ys.numpy(), "arrow_xy": arrows_at.detach().cpu().numpy(),
-            "arrow_uv": push.cpu().numpy(), "output": tr.loss.output, "bounds": ((x0, x1), (y0, y1)),
-            "outside": outside}
+    out.update(arrow_xy=arrows_at.detach().cpu().numpy(), arrow_uv=push.cpu().numpy())
+    return out
 
 
 def visual_1d(tr, n: int = 4096, bins: int = 60, curve: int = 200) -> dict:
     lo, hi = tr.data.bounds[0]
     with torch.no_grad():
         real, _ = tr.data.sample(n, tr.eval_gen, tr.device)
-        fake = tr.G(torch.randn(n, tr.cfg.model.z_dim, generator=tr.eval_gen, device=tr.device))
+        fake = tr.sample(n)  # noise (or domain-A points) from the eval generator
         xs = torch.linspace(lo, hi, curve, device=tr.device)
         d = _shown(tr.D(xs[:, None]), tr.loss.output)
     edges = np.linspace(lo, hi, bins + 1)
@@ -88,8 +97,24 @@ def visual_1d(tr, n: int = 4096, bins: int = 60, curve: int = 200) -> dict:
 
 
 def visual_images(tr, n: int = 64) -> dict:
+    if tr.source is not None:
+        return visual_translation(tr)
     samples = tr.fixed_samples()[:n]
     return {"kind": "images", "grid": tile_images(samples), "n": int(samples.shape[0])}
+
+
+@torch.no_grad()
+def visual_translation(tr, n: int = 16, per_row: int = 8) -> dict:
+    """CycleGAN's strip: for ``n`` fixed domain-A images, rows of A, G_AB(A) and G_BA(G_AB(A)), ``per_row`` at a
+    time (a block of three rows per group)."""
+    a = tr.fixed_z[:n]
+    b = tr.G.ab(a)
+    back = tr.G.ba(b)
+    rows = []
+    for i in range(0, n, per_row):
+        rows += [a[i:i + per_row], b[i:i + per_row], back[i:i + per_row]]
+    return {"kind": "images", "grid": tile_images(torch.cat(rows), nrow=per_row), "n": int(n), "strip": True,
+            "rows": ("A", "A → B", "A → B → A")}
 
 
 def make_visual(tr) -> dict:

@@ -109,6 +109,18 @@ each family's figure.
   *Try*: once it is spread, set **Unroll D steps** to 0: it stays spread. Start one with 0 instead and raise
   it to 5 once it has collapsed: it stays collapsed (measured over 4,000 more steps). Unrolling helps G
   find the modes early; it does not pull a collapsed G apart.
+- **CycleGAN** (`?preset=cycle_toy`, `?preset=cycle_ink`, `?preset=cycle_digits_mnist`) — no noise and no
+  pairs: G_AB translates a sample of domain A (Setup → **Domain A**) into the dataset's domain B, G_BA
+  translates back, one D per domain, and the round trip A → B → A must come back to where it started.
+  *Look at*: on points, orange domain A (a line) and arrows to where G_AB sends each point: within about
+  1,000 steps they land on the parabola, in order along it; on images, the strip's rows in threes (A,
+  A → B, A → B → A) and the **Cycle consistency** chart falling (8×8 ink: 0.63 over the first 20 steps, 0.09 by step 500). *Try*:
+  Latent lab → upload a picture of your own digit and translate it, both ways. Set **Cycle weight** to 0
+  after 500 steps of `cycle_ink`: the translations still look right (a convolution keeps each stroke in
+  place) but the round-trip error creeps up (0.09 → 0.16 over 1,000 steps, measured). Domain A = `spiral`
+  with B = `line` is harder: unrolling a spiral, its A → B → A error stays near 0.1 after 4,000 steps where
+  line → parabola reaches 0.01. `evaluate` reports **label_kept** for digits → MNIST: how often MNIST's
+  classifier names the translation as the source digit.
 - **PacGAN and minibatch std** (Setup → Model; `?preset=grid25_pacgan`) — options of D, not families:
   D judges packs of samples, or sees the batch's spread, so a collapsed G is easy to spot. On the grid of
   25 without R1, PacGAN4 covers more modes than the plain D but needs long runs for sharp modes.

@@ -1,11 +1,13 @@
 """Latent lab: explore the generator's latent space with sliders, interpolation and vector arithmetic,
-on the current run while it trains or on a saved checkpoint."""
+on the current run while it trains or on a saved checkpoint; a translating generator (CycleGAN) gets the
+translate panel instead."""
 import streamlit as st
 
 from ui.latent_codes import codes_body, has_codes
 from ui.latent_lab import arithmetic_body, interpolation_body, slider_controls, slider_panel
 from ui.runs import attached_run
 from ui.sources import checkpoint_picker
+from ui.translate_view import translate_body
 
 run = attached_run()
 st.title("Latent lab")
@@ -26,6 +28,9 @@ if st.session_state.get("_lat_identity") != identity:  # another generator: star
     st.session_state["_lat_identity"] = identity
     st.session_state["lat_psi"] = 1.0
 every = 1.0 if follow else None
+if get_view().translates:  # CycleGAN: G takes domain-A samples, not noise
+    st.fragment(translate_body, run_every=every)(get_view)
+    st.stop()
 with_codes = has_codes(get_view())
 tabs = st.tabs(["Sliders", "Interpolation", "Arithmetic"] + (["Codes"] if with_codes else []))
 with tabs[0]:

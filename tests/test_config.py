@@ -79,7 +79,7 @@ def test_choice_field_rejects_unknown(sec, name, kind, rule):
         assert repr(choice) in msg
     for good in rule.choices:
         if sec == "data" and good == "folder":
-            obj = cls(dataset="folder", path="somewhere")
+            obj = cls(**{name: "folder", "source_path" if name == "source" else "path": "somewhere"})
         else:
             obj = cls(**{name: good})
         assert getattr(obj, name) == good

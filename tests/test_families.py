@@ -30,6 +30,7 @@ FAMILY_CONFIG = {  # a small config each family accepts
     "gan": dict(dataset="ring8"), "unrolled": dict(dataset="ring8", unroll_steps=2),
     "cgan": dict(dataset="digits", z_dim=8), "acgan": dict(dataset="digits", z_dim=8),
     "infogan": dict(dataset="digits", z_dim=8), "began": dict(dataset="digits", z_dim=8),
+    "cyclegan": dict(dataset="digits_inverted", source="digits", ngf=4),
 }
 
 
@@ -175,7 +176,7 @@ def test_checkpoint_round_trip_resumes_exactly(tmp_path, family):
     for _ in range(3):
         assert same(run.trainer.step(), back.trainer.step())
     view = generator_from_checkpoint(tmp_path)
-    z = torch.randn(6, view.z_dim, generator=torch.Generator().manual_seed(1))
+    z = view.inputs(6, torch.Generator().manual_seed(1))  # noise, or CycleGAN's domain-A bank
     y = torch.arange(6) % view.num_classes if view.num_classes else None
     saved = run.trainer.G.eval()
     with torch.no_grad():
@@ -329,3 +330,44 @@ def test_acgan_head_learns_from_fakes_only_when_asked():
         tr.step("d")
         return torch.cat([p.detach().flatten() for p in tr.D.aux.parameters()])
     assert torch.equal(d_step(0.0), d_step(0.0)) and not torch.equal(d_step(0.0), d_step(1.0))
+
+
+# ---------------------------------------------------------------- CycleGAN's two domains
+
+def _pngs(folder, n: int, value: int, size: int = 20) -> None:
+    from PIL import Image
+    folder.mkdir()
+    for i in range(n):
+        img = Image.new("RGB", (size, size), (value, value, value))
+        img.putpixel((i % size, i % size), (255 - value, 0, 0))
+        img.save(folder / f"{i}.png")
+
+
+def test_cyclegan_translates_between_two_user_folders(tmp_path):
+    _pngs(tmp_path / "a", 6, 30)
+    _pngs(tmp_path / "b", 5, 220, size=40)  # another size: domain A is brought to domain B's
+    cfg = small("cyclegan", dataset="folder", path=str(tmp_path / "b"), source="folder",
+                source_path=str(tmp_path / "a"), image_size=16, ngf=4)
+    tr = Trainer(cfg)
+    assert tuple(tr.source.shape) == tuple(tr.data.shape) == (3, 16, 16)
+    assert float(tr.G.bank.mean()) < -0.5  # the bank holds domain A's dark images, not B's light ones
+    tr.step()
+    assert tr.sample(3).shape == (3, 3, 16, 16)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(dataset="ring8", source=""), "model.family = 'cyclegan' needs data.source"),
+    (dict(dataset="ring8", source="digits"), "data.source = 'digits' holds images but data.dataset = 'ring8' holds "
+                                             "points"),
+    (dict(dataset="ring8", source="gauss1d"), "data.source = 'gauss1d' is 1-D but data.dataset = 'ring8' is 2-D"),
+    (dict(dataset="digits", source="folder", source_path="/nonexistent/a"), "domain A .data.source = 'folder'.: "),
+    (dict(dataset="digits", source="digits", r1_gamma=1.0), "loss.r1_gamma must be 0"),
+])
+def test_cyclegan_domain_errors_name_the_field(changes, message):
+    with pytest.raises(ValueError, match=message):
+        Trainer(small("cyclegan", **changes))
+
+
+def test_source_folder_needs_its_path():
+    with pytest.raises(ValueError, match="data.source_path must name"):
+        Config().replace(source="folder")

@@ -34,7 +34,7 @@ def on_preset(name: str, steps: int = 0, **overrides):
     return at, run
 
 
-@pytest.mark.parametrize("preset", ["digits_acgan", "digits_infogan", "digits_began"])
+@pytest.mark.parametrize("preset", ["digits_acgan", "digits_infogan", "digits_began", "cycle_ink"])
 def test_train_page_draws_the_family_charts_by_name(preset):
     at, run = on_preset(preset, steps=5, batch_size=16)
     family = FAMILIES[run.config.model.family]
@@ -129,3 +129,62 @@ def test_latent_lab_has_no_codes_tab_without_codes():
     at.switch_page("pages/latent.py")
     rendered(at)
     assert "Codes" not in [t.label for t in at.tabs]
+
+
+# ---------------------------------------------------------------- CycleGAN
+
+def test_cyclegan_train_page_shows_the_translation_strip():
+    at, run = on_preset("cycle_ink", steps=3, batch_size=16)
+    strips = [img for el in at.get("image") for img in el.proto.imgs if img.caption.startswith("Rows in threes")]
+    assert len(strips) == 1
+    h, w = run.snapshot()["visual"]["grid"].shape[:2]
+    assert (h, w) == (6 * 9 + 1, 8 * 9 + 1)  # 16 images of 8 px: rows A, A -> B, A -> B -> A, twice
+
+
+def test_cyclegan_2d_picture_draws_domain_a_and_arrows_to_the_translations():
+    at, run = on_preset("cycle_toy", steps=20)
+    chart = chart_with(at, "points")
+    points, arrows = chart["data"]["points"], chart["data"]["arrows"]
+    assert set(points["kind"]) == {"domain A", "A → B (G_AB)", "domain B"}
+    visual = run.snapshot()["visual"]
+    want = visual["arrow_xy"] + visual["arrow_uv"]  # each arrow ends where G_AB sends its point
+    assert abs(arrows[["x2", "y2"]].to_numpy() - want).max() < 1e-5
+    fake = visual["fake"][:len(want)]
+    assert abs(want - fake).max() < 1e-5
+    assert any("domain A" in c.value and "G_AB" in c.value for c in at.caption)
+
+
+def test_cyclegan_latent_lab_is_the_translate_panel():
+    at, run = on_preset("cycle_ink", steps=3, batch_size=16)
+    at.switch_page("pages/latent.py")
+    rendered(at)
+    assert not at.tabs  # no latent space: no sliders, interpolation or arithmetic tabs
+
+    def shown():
+        return {img.caption: img.url for el in at.get("image") for img in el.proto.imgs
+                if img.caption in ("A", "A → B", "A → B → A")}
+    first = shown()
+    assert set(first) == {"A", "A → B", "A → B → A"}
+    assert any("Round-trip error" in c.value for c in at.caption)
+    at.slider(key="tr_pick").set_value(5)
+    rendered(at)
+    assert shown()["A"] != first["A"]  # another image of domain A, translated
+    at.radio(key="tr_direction").set_value("B → A (G_BA)")
+    rendered(at)
+    assert not shown() and any("Upload an image of domain B" in i.value for i in at.info)
+
+
+def test_setup_starts_a_cyclegan_with_its_domain_a_field():
+    at = rendered(new_session())
+    click(at, "btn_setup")
+    at.selectbox(key="setup_family").set_value("cyclegan")
+    rendered(at)
+    click(at, "btn_setup_start")  # ring8 and no domain A: refused, naming the field
+    assert any("needs data.source" in e for e in error_texts(at)), error_texts(at)
+    at.selectbox(key="setup_dataset").set_value("quadratic")
+    at.selectbox(key="setup_source").set_value("line")
+    rendered(at)
+    click(at, "btn_setup_start")
+    new = attached(at)
+    assert new.config.model.family == "cyclegan" and new.config.data.source == "line"
+    assert new.trainer.source is not None and "cycle_a" in new.history.names

@@ -170,6 +170,9 @@ class UniformStacks:
     """A perfect Stacked MNIST generator for ValueClassifier: each channel a uniformly random digit."""
     z_dim, num_classes = 3, 0
 
+    def inputs(self, n, gen):  # as GeneratorView.inputs: N(0, I) noise
+        return torch.randn(n, self.z_dim, generator=gen)
+
     def generate(self, z, y=None):
         digits = torch.floor((torch.special.ndtr(z) * 10).clamp(0, 9.999))  # uniform digits from normal z
         return (digits / 10)[:, :, None, None].expand(-1, -1, 28, 28)

@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 # D's accuracy on them purple, so the data-space picture and the accuracy panel read alike.
 COLORS = {"d": "#1f77b4", "g": "#d62728", "d_real_term": "#17becf", "d_fake_term": "#7f7f7f",
           "real": "#2ca02c", "fake": "#9467bd", "d_x": "#ff7f0e", "d_gz": "#8c564b",
-          "band": "rgba(44,160,44,0.14)", "arrow": "rgba(40,40,40,0.75)"}
+          "band": "rgba(44,160,44,0.14)", "arrow": "rgba(40,40,40,0.75)", "source": "#ff7f0e"}
 HEALTHY_ACC = (0.7, 0.8)  # seed notes: D accuracy on real and fake of ~70-80% is a healthy balance
 # (history column, legend name, colour, dash, width, subplot row)
 TRAINING_TRACES = (
@@ -146,6 +146,8 @@ def space_key(visual: dict) -> tuple:
 
 
 HEAT_TITLE = {"logit": "D(x): P(real)", "ls": "D(x): 1 = real", "score": "critic score"}
+MAP_NOTE = ("Orange: domain A; purple: where G_AB sends each A point (an arrow from a point to its translation); "
+            "green: real domain B. Background: D_B's belief that a point is real B.")
 SPACE_NOTE = {
     "logit": "Background: D's belief that a point is real (blue: real, red: fake). Arrows: where G's loss "
              "pushes each generated point.",

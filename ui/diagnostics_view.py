@@ -69,7 +69,7 @@ def histogram_figure(counts: np.ndarray, names: list, title: str) -> go.Figure:
 
 def mode_counts(view, modes: torch.Tensor, std: float, n: int = 2500) -> np.ndarray:
     """High-quality samples per mode (nearest mode within 3 std)."""
-    fake = view.generate(torch.randn(n, view.z_dim, generator=torch.Generator().manual_seed(5)))
+    fake = view.generate(view.inputs(n, torch.Generator().manual_seed(5)))
     d = torch.cdist(fake, modes.float())
     dist, idx = d.min(1)
     return np.bincount(idx[dist <= 3 * std].numpy(), minlength=modes.shape[0])
@@ -82,7 +82,7 @@ def memorisation(view, data, n: int = 8) -> None:
     if images is None or not view.is_image:
         return
     train = images.detach().cpu()
-    fake = view.generate(torch.randn(n, view.z_dim, generator=torch.Generator().manual_seed(3)),
+    fake = view.generate(view.inputs(n, torch.Generator().manual_seed(3)),
                          torch.arange(n) % view.num_classes if view.num_classes else None)
     if fake.shape[1:] != train.shape[1:]:
         st.caption("The memorisation check needs samples at the training images' size.")
@@ -134,7 +134,7 @@ def quality_metrics(run, view) -> None:
         fake = []
         for i in range(0, n, 500):
             m = min(500, n - i)
-            z = torch.randn(m, view.z_dim, generator=torch.Generator().manual_seed(1000 + i))
+            z = view.inputs(m, torch.Generator().manual_seed(1000 + i))
             fake.append(view.generate(z, torch.arange(m) % view.num_classes if view.num_classes else None))
             bar.progress(0.3 * (i + m) / n, text=f"Generating samples… {i + m:,}/{n:,}")
         fake = torch.cat(fake)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gan_core.config import Config, Range, field_spec
+from gan_core.config import Choice, Config, Range, Text, field_spec
 from gan_core.families import FAMILIES, get_family
 from ui.charts import Sizes
 from ui.live_charts import AUTOSIZE, PAD, _config
@@ -16,9 +16,12 @@ from ui.live_charts import AUTOSIZE, PAD, _config
 LABELS = {"aux_weight": "Class-head weight", "aux_fake_weight": "Head learns from fakes", "info_weight": "Code loss weight (λ)",
           "began_gamma": "BEGAN gamma (diversity)", "began_lambda_k": "BEGAN λ_k (balance rate)",
           "unroll_steps": "Unroll D steps (0 = plain)", "info_categories": "Categorical code values",
-          "info_continuous": "Continuous codes"}
+          "info_continuous": "Continuous codes", "cycle_weight": "Cycle weight (λ)",
+          "identity_weight": "Identity weight (× λ)", "source": "Domain A (translated into the dataset, B)",
+          "source_path": "Domain A image folder or .zip (A = folder)"}
 SERIES_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
-STEPS = {"aux_weight": 0.1, "aux_fake_weight": 0.1, "info_weight": 0.1, "began_gamma": 0.05, "began_lambda_k": 0.001}
+STEPS = {"aux_weight": 0.1, "aux_fake_weight": 0.1, "info_weight": 0.1, "began_gamma": 0.05, "began_lambda_k": 0.001,
+         "cycle_weight": 0.5, "identity_weight": 0.1}
 
 
 def family_title(name: str) -> str:
@@ -26,10 +29,15 @@ def family_title(name: str) -> str:
     return f"{f.title} ({name})"
 
 
-def number_widget(container, name: str, **kw):
-    """A number input for a ruled config field: its range, integer or float by the field's default."""
+def field_widget(container, name: str, **kw):
+    """A widget for a ruled config field: a number input (its range, integer or float by the field's
+    default), a select box for a choice, a text box for text."""
     spec = field_spec(name)
     r, default = spec.metadata["rule"], spec.default
+    if isinstance(r, Choice):
+        return container.selectbox(LABELS.get(name, name), r.choices, format_func=lambda v: v or "(none)", **kw)
+    if isinstance(r, Text):
+        return container.text_input(LABELS.get(name, name), **kw)
     if isinstance(r, Range) and isinstance(default, int) and not isinstance(default, bool):
         return container.number_input(LABELS.get(name, name), int(r.lo), int(r.hi), step=1, **kw)
     lo, hi = float(r.lo), float(r.hi)
@@ -103,4 +111,4 @@ def family_fields(family_name: str, key) -> None:
         return
     cols = st.columns(4)
     for i, name in enumerate(names):
-        number_widget(cols[i % 4], name, key=key(name))
+        field_widget(cols[i % 4], name, key=key(name))

@@ -151,8 +151,10 @@ def _draw_visual(snap: dict, sizes) -> None:
                 + charts.outside_note(visual.get("outside", 0), total if visual["kind"] != "images" else 0))
     if visual["kind"] == "images":
         grid = charts.upscale(visual["grid"], sizes.picture_px - 60)
-        st.image(grid, caption="64 fixed noise vectors: the same z every refresh, so you watch G change",
-                 width=min(grid.shape[1], sizes.picture_px - 60))
+        caption = ("Rows in threes: fixed domain-A images, G_AB's translations into B, and G_BA's way back "
+                   "(A → B → A)" if visual.get("strip") else
+                   "64 fixed noise vectors: the same z every refresh, so you watch G change")
+        st.image(grid, caption=caption, width=min(grid.shape[1], sizes.picture_px - 60))
         return
     if visual["kind"] == "2d":
         spec, data = live_charts.space_spec(visual, sizes), live_charts.space_data(visual)
@@ -161,4 +163,4 @@ def _draw_visual(snap: dict, sizes) -> None:
     spec["datasets"] = data
     st.vega_lite_chart(spec, key="space_chart", width="content")
     if visual["kind"] == "2d":
-        st.caption(charts.SPACE_NOTE[visual["output"]])
+        st.caption(charts.MAP_NOTE if visual.get("arrow_map") else charts.SPACE_NOTE[visual["output"]])

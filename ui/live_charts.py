@@ -146,13 +146,17 @@ def heat_png(visual: dict) -> str:
 def space_data(visual: dict) -> dict:
     """The datasets of ``space_spec``: heat (one image), points, arrows."""
     from ui.charts import arrow_segments
-    real, fake = np.asarray(visual["real"]), np.asarray(visual["fake"])
-    points = pd.DataFrame({"x": np.concatenate([real[:, 0], fake[:, 0]]),
-                           "y": np.concatenate([real[:, 1], fake[:, 1]]),
-                           "kind": ["real"] * len(real) + ["generated"] * len(fake)})
-    xy = np.asarray(visual["arrow_xy"])
-    seg_x, seg_y, _ = arrow_segments(xy, np.asarray(visual["arrow_uv"]), visual["bounds"])
-    tips = np.column_stack([seg_x[1::3], seg_y[1::3]])
+    sets = [(np.asarray(visual[key]), kind) for key, kind in zip(("real", "fake", "source"), point_kinds(visual))
+            if key in visual]
+    points = pd.DataFrame({"x": np.concatenate([p[:, 0] for p, _ in sets]),
+                           "y": np.concatenate([p[:, 1] for p, _ in sets]),
+                           "kind": sum(([kind] * len(p) for p, kind in sets), [])})
+    xy, uv = np.asarray(visual["arrow_xy"]), np.asarray(visual["arrow_uv"])
+    if visual.get("arrow_map"):  # a translation: each arrow ends exactly where G sends its point
+        tips = xy + uv
+    else:
+        seg_x, seg_y, _ = arrow_segments(xy, uv, visual["bounds"])
+        tips = np.column_stack([seg_x[1::3], seg_y[1::3]])
     d = tips - xy
     arrows = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "x2": tips[:, 0], "y2": tips[:, 1],
                            "angle": np.degrees(np.arctan2(d[:, 0], d[:, 1])) % 360,
@@ -160,6 +164,13 @@ def space_data(visual: dict) -> dict:
     lo, hi = heat_range(visual)
     return {"heat": pd.DataFrame({"url": [heat_png(visual)]}), "points": points, "arrows": arrows,
             "heatscale": pd.DataFrame({"v": [lo, hi]})}
+
+
+def point_kinds(visual: dict) -> tuple:
+    """Legend names of the real, generated (and, for a translation, source) points."""
+    if "source" in visual:
+        return "domain B", "A → B (G_AB)", "domain A"
+    return "real", "generated"
 
 
 def space_spec(visual: dict, sizes=Sizes()) -> dict:
@@ -193,7 +204,8 @@ def space_spec(visual: dict, sizes=Sizes()) -> dict:
         {"data": {"name": "points"}, "mark": {"type": "circle", "clip": True, "size": 22, "opacity": 0.9},
          "encoding": {"x": x, "y": y,
                       "color": {"field": "kind", "type": "nominal",
-                                "scale": {"domain": ["real", "generated"], "range": [COLORS["real"], COLORS["fake"]]},
+                                "scale": {"domain": list(point_kinds(visual)),
+                                          "range": [COLORS["real"], COLORS["fake"], COLORS["source"]]},
                                 "legend": {"orient": "bottom", "direction": "horizontal", "title": None}},
                       "order": {"field": "kind", "sort": "descending"}}},
     ]

@@ -11,7 +11,7 @@ import streamlit as st
 
 from gan_core.families import get_family
 from gan_core.losses import LOSSES
-from ui.family_view import number_widget
+from ui.family_view import field_widget
 from ui.lecture import can_control, refuse
 from ui.text import plain
 
@@ -91,6 +91,6 @@ def live_hyperparameters(run) -> None:
         c = st.columns(5)
         c[0].markdown(f"**{family.title}**")
         for col, name in zip(c[1:], family.live_fields):
-            number_widget(col, name, **kw(name))
+            field_widget(col, name, **kw(name))
     if "_live_error" in st.session_state:
         st.error(plain(st.session_state["_live_error"]))

@@ -27,7 +27,7 @@ from ui.runs import get_registry
 from ui.text import plain, plural
 
 UPLOAD_DIR = Path("data") / "uploads"
-KEEP_ON_PRESET = ("data_dir", "path", "download")  # where the user's files are: a preset does not change it
+KEEP_ON_PRESET = ("data_dir", "path", "source_path", "download")  # where the user's files are: a preset does not change it
 CUSTOM = "(custom)"
 
 

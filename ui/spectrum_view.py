@@ -28,7 +28,7 @@ def measure(run, n: int = SAMPLES) -> dict:
     """Spectra of ``n`` generated images (fixed noise: the same z every time) and ``n`` real ones; a refresh
     uses the page's frozen copy of G and never interrupts training."""
     view = run.generator_view()
-    z = torch.randn(n, view.z_dim, generator=torch.Generator().manual_seed(0))
+    z = view.inputs(n, torch.Generator().manual_seed(0))
     y = torch.arange(n) % view.num_classes if view.num_classes else None
     fake = view.generate(z, y)
     real = _real_for(run, n)

@@ -69,6 +69,20 @@ def _decode(data: bytes, size: int, mode: str, max_pixels: int) -> np.ndarray:
         return np.asarray(im, dtype=np.uint8)
 
 
+def decode_upload(data: bytes, shape: tuple, max_pixels: int):
+    """One uploaded image file as a (1, C, H, W) float tensor in [-1, 1] of a square ``shape`` (C, H, W):
+    centre-cropped, resized, grey or RGB. Raises ValueError with the reason (not an image, too many pixels)."""
+    import torch
+    channels, size = shape[0], shape[-1]
+    try:
+        arr = _decode(data, size, "L" if channels == 1 else "RGB", max_pixels)
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise ValueError(f"cannot read this image: {_reason(exc)}") from None
+    t = torch.from_numpy(arr.copy()).float().div_(127.5).sub_(1)
+    t = t.unsqueeze(0) if channels == 1 else t.permute(2, 0, 1)
+    return t.unsqueeze(0)
+
+
 def _reason(e: Exception) -> str:
     if isinstance(e, Image.DecompressionBombError):
         return "too many pixels (decompression bomb)"

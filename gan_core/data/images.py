@@ -211,6 +211,13 @@ def _load_digits(cfg: DataConfig) -> ImageDataset:
     return _finish("digits", d.images, d.target, DIGIT_NAMES, 16.0, cfg)
 
 
+def _load_digits_inverted(cfg: DataConfig) -> ImageDataset:
+    """The digits as dark ink on light paper (16 - value): CycleGAN's offline image pair with ``digits``."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    return _finish("digits_inverted", 16.0 - d.images, d.target, DIGIT_NAMES, 16.0, cfg)
+
+
 # ---------------------------------------------------------------- folder / zip of images
 
 def _list_folder(root: Path) -> tuple[list, list]:
@@ -362,6 +369,8 @@ def load_images(cfg: DataConfig, progress: Progress = None, cancel: Cancel = Non
         raise LoadCancelled(f"loading {cfg.dataset} was cancelled")
     if cfg.dataset == "digits":
         ds = _load_digits(cfg)
+    elif cfg.dataset == "digits_inverted":
+        ds = _load_digits_inverted(cfg)
     elif cfg.dataset in IDX_SETS:
         ds = _load_idx_set(cfg.dataset, cfg, progress)
     elif cfg.dataset == "folder":

@@ -11,7 +11,7 @@ Adding a family touches its own module, one line below, and presets.
 from __future__ import annotations
 
 from .base import Chart, Family
-from . import acgan, began, gan, infogan, unrolled
+from . import acgan, began, cyclegan, gan, infogan, unrolled
 
 FAMILIES: dict[str, Family] = {
     "gan": gan.GAN,
@@ -20,6 +20,7 @@ FAMILIES: dict[str, Family] = {
     "infogan": infogan.FAMILY,
     "began": began.FAMILY,
     "unrolled": unrolled.FAMILY,
+    "cyclegan": cyclegan.FAMILY,
 }
 
 

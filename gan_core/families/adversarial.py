@@ -62,14 +62,32 @@ def adversarial_step(tr, which: str, parts: dict, d_extra=None, g_extra=None, g_
 
 
 def _d_update(tr, real, fake, y, z, spec, target, std, parts, d_extra) -> None:
-    D = tr.D
-    real_in, fake_in = tr._noisy(real, std), tr._noisy(fake, std)
+    d_y = y if tr.family.labels == "data" else None  # D's projection term sees the data's labels only
+    loss, loss_real, loss_fake, both, penalty, h_real, h_fake = d_loss(tr, tr.D, real, fake, d_y, spec, target, std,
+                                                                       r1_factor(tr))
+    if d_extra is not None:
+        head_loss = d_extra(tr, h_real, h_fake, y, z, parts)
+        if head_loss is not None:
+            loss = loss + head_loss
+    d_apply(tr, loss, spec)
+    record_d(tr, spec, loss_real, loss_fake, both, penalty, parts)
+
+
+def r1_factor(tr) -> float:
+    """R1's weight for this D update (0 between lazy R1 updates); counts the update."""
     lc = tr.cfg.loss
     r1 = lc.r1_gamma * lc.r1_every if lc.r1_gamma > 0 and tr._d_updates % lc.r1_every == 0 else 0.0
     tr._d_updates += 1
+    return r1
+
+
+def d_loss(tr, D, real, fake, d_y, spec, target, std, r1: float) -> tuple:
+    """D's loss on one real and one (detached) fake batch: (loss with penalties, loss on real, on fake,
+    scores (2, B) [real; fake], penalty or None, D's features on real and on fake or None)."""
+    real_in, fake_in = tr._noisy(real, std), tr._noisy(fake, std)
+    lc = tr.cfg.loss
     if r1 > 0:
         real_in = real_in.detach().requires_grad_(True)
-    d_y = y if tr.family.labels == "data" else None  # D's projection term sees the data's labels only
     if tr.d_concat:
         yy = torch.cat([d_y, d_y]) if d_y is not None else None
         scores, h = judge(D, torch.cat([real_in, fake_in]), yy)
@@ -78,7 +96,7 @@ def _d_update(tr, real, fake, y, z, spec, target, std, parts, d_extra) -> None:
         h_real, h_fake = (h[:n], h[n:]) if h is not None else (None, None)
     else:  # batch statistics (BatchNorm, minibatch std, packs) must not mix real and fake
         (d_real, h_real), (d_fake, h_fake) = judge(D, real_in, d_y), judge(D, fake_in, d_y)
-        scores = None
+        scores = torch.cat([d_real, d_fake])
     loss_real, loss_fake = spec.d(d_real, d_fake, target)
     loss = loss_real + loss_fake
     penalty = None
@@ -91,30 +109,34 @@ def _d_update(tr, real, fake, y, z, spec, target, std, parts, d_extra) -> None:
         penalty = extra if penalty is None else penalty + extra
     if penalty is not None:
         loss = loss + penalty
-    if d_extra is not None:
-        head_loss = d_extra(tr, h_real, h_fake, y, z, parts)
-        if head_loss is not None:
-            loss = loss + head_loss
+    return loss, loss_real, loss_fake, scores.detach().view(2, -1), penalty, h_real, h_fake
+
+
+def d_apply(tr, loss, spec) -> None:
+    """One optimiser step of D's networks on ``loss`` (then weight clipping, for the clipped WGAN)."""
     tr.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     tr.opt_d.step()
     if spec.clip:
-        c = lc.clip_value
+        c = tr.cfg.loss.clip_value
         with torch.no_grad():
             for p in tr.d_params:
                 p.clamp_(-c, c)
-    with torch.no_grad():
-        both = (scores if scores is not None else torch.cat([d_real, d_fake])).detach().view(2, -1)  # (2, B)
-        thr = spec.threshold if spec.threshold is not None else both.mean()
-        # fraction called "real", [of reals, of fakes]; a score exactly at the threshold is undecided and
-        # counts half on each side (a constant D reads 50% / 50%, not 0% / 100%)
-        above = torch.sign(both - thr).mean(1).mul(0.5).add(0.5)
-        shown = torch.sigmoid(both) if spec.output == "logit" else both
-        parts["d_losses"] = torch.stack([loss_real + loss_fake, loss_real, loss_fake]).detach()
-        parts["d_acc"] = (above - tr._acc_flip).abs()  # [acc on real, 1 - above on fake]
-        parts["d_means"] = shown.mean(1)
-        parts["d_grad_norm"] = grad_norm(tr.d_params).view(1)
-        parts["penalty"] = penalty.detach().view(1) if penalty is not None else tr._zero
+
+
+@torch.no_grad()
+def record_d(tr, spec, loss_real, loss_fake, both, penalty, parts) -> None:
+    """D's metric groups from one update: losses, accuracy on real and fake, mean D(x), gradient norm."""
+    thr = spec.threshold if spec.threshold is not None else both.mean()
+    # fraction called "real", [of reals, of fakes]; a score exactly at the threshold is undecided and
+    # counts half on each side (a constant D reads 50% / 50%, not 0% / 100%)
+    above = torch.sign(both - thr).mean(1).mul(0.5).add(0.5)
+    shown = torch.sigmoid(both) if spec.output == "logit" else both
+    parts["d_losses"] = torch.stack([loss_real + loss_fake, loss_real, loss_fake]).detach()
+    parts["d_acc"] = (above - tr._acc_flip).abs()  # [acc on real, 1 - above on fake]
+    parts["d_means"] = shown.mean(1)
+    parts["d_grad_norm"] = grad_norm(tr.d_params).view(1)
+    parts["penalty"] = penalty.detach().view(1) if penalty is not None else tr._zero
 
 
 def _g_update(tr, fake, y, z, spec, std, parts, g_extra, g_critic) -> None:

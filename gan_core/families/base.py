@@ -38,6 +38,7 @@ class Family:
     setup_fields: tuple = ()  # config fields this family adds to the setup panel (before Start)
     extra_d_passes: Optional[Callable] = None  # (cfg) -> D forward+backward passes a step adds (budget)
     continuous_field: str = ""  # the ModelConfig field counting continuous codes (z's last entries), if any
+    g_input: str = "noise"  # what G takes: "noise" (z) or "source" (a sample of domain A, data.source)
 
     def classes(self, model_cfg, data_classes: int) -> int:
         """How many values G's class input takes (0: G takes none)."""
