@@ -6,13 +6,15 @@
 
 ``learn`` trains one preset in this thread (no app) and every ``--every`` seconds of training time reports
 the family's `evaluate` figure on 2,000 samples (class_agreement for cgan/acgan, code_purity for InfoGAN,
-the classifier's classes and mean confidence for the others); evaluation time is not counted as training.
+label_kept for CycleGAN beside label_untranslated, the classifier on domain A itself; the classifier's classes
+and mean confidence for all); evaluation time is not counted as training.
 ``modes`` runs the VEEGAN/PacGAN protocol (2,500 samples, 3 std) on 2D presets every 1,000 steps per seed,
 and can add Stacked MNIST's mode count for a `--stacked` preset.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import sys
 import time
@@ -39,7 +41,13 @@ def _figure(tr, clf) -> dict:
     view = GeneratorView.of(tr)
     family = get_family(tr.cfg.model.family)
     out = {}
-    if family.evaluate is not None and view.num_classes:
+    if view.translates and hasattr(tr.source, "images"):  # CycleGAN: translate all of domain A, as evaluate does
+        labels = tr.source.labels.cpu() if tr.source.labels is not None else None
+        view = dataclasses.replace(view, source_bank=tr.source.images.cpu(), source_labels=labels)
+        if labels is not None:  # the reference: the target's classifier on domain A itself, untranslated
+            out["label_untranslated"] = float((clf.predict(view.source_bank[:2000]).cpu() == labels[:2000]).float()
+                                              .mean())
+    if family.evaluate is not None and (view.num_classes or view.translates):
         out.update({k: v for k, v in family.evaluate(view, clf, 2000).items() if isinstance(v, float)})
     x = tr.sample(2000).cpu()
     p = clf.probs(x)
