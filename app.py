@@ -32,6 +32,7 @@ page = st.navigation([
     TRAIN,
     st.Page("pages/latent.py", title="Latent lab", icon=":material/tune:"),
     st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/monitor_heart:"),
+    st.Page("pages/manifold.py", title="Manifold", icon=":material/grid_4x4:"),
     st.Page("pages/upsampling.py", title="Upsampling", icon=":material/grid_on:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:"),
     st.Page("pages/guide.py", title="Guide", icon=":material/menu_book:"),

@@ -43,6 +43,22 @@ st.markdown("""
 - **Quality metrics**: the Fréchet distance means little alone — compare it with the *real vs real*
   floor at the same sample count. Precision ≈ realism, recall ≈ variety.
 
+### The generator's manifold
+- The **Manifold** page (1D and 2D toy data) draws G as a map. Left, a 21×21 grid over [-2.5, 2.5]² of the
+  latent plane; right, where G sends it, over D's heatmap. Each coloured line is one value of z1 (blue −2.5 →
+  red +2.5); grey lines hold z2 fixed, and the dotted black line is z2 = 0. Follow one line from the left
+  panel to the right one. With more than two latent dimensions the grid lies on the plane of the two principal
+  directions through z = 0. On 1D data (`gauss1d`) each latent value z is joined to G(z), and where the lines
+  crowd together G puts much density.
+- **JS and KL** compare real and generated points on a 30×30 histogram of the data bounds, plus one cell for
+  points outside them. JS runs from 0 to ln 2 ≈ 0.69 (sets that do not overlap at all). KL(real ‖ fake) grows
+  when G misses data, KL(fake ‖ real) when G puts points where there are no data. The green dotted line is real
+  against real at the same count, which is as low as this estimate can go.
+- *Try*: `ring8` next to `?preset=ring8_collapse` in a second tab, both on this page. In our runs `ring8`
+  had stretched the grid onto all eight modes, with thin threads between them, by step 3,300. Its JS read
+  0.05–0.07 between steps 2,500 and 8,000. `ring8_collapse` folded the whole grid into a small sheet near one or two
+  modes, which drifted around the ring. Its JS stayed at 0.58–0.66 and both KLs at 7–9 from step 2,400 to 8,100.
+
 ### Upsampling
 - The **Upsampling** page writes a transposed convolution as the transpose of a convolution's matrix.
   *Try*: start from the lecture's 2×2 → 4×4 example and compare Cᵀ with the slide; then pick *kernel 3,
