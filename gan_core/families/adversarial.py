@@ -151,12 +151,19 @@ def _g_update(tr, fake, y, z, spec, std, parts, g_extra, g_critic) -> None:
         head_loss = g_extra(tr, h, y, z, parts)
         if head_loss is not None:
             loss = loss + head_loss
-    tr.opt_g.zero_grad(set_to_none=True)
-    loss.backward(inputs=tr.g_params)  # no gradients accumulated into D
-    tr.opt_g.step()
+    g_apply(tr, loss, adversarial, parts)  # a head's loss is its own metric
     with torch.no_grad():
-        parts["g_loss"] = adversarial.detach().view(1)  # a head's loss is its own metric
-        parts["g_grad_norm"] = grad_norm(tr.g_params).view(1)
         if "d_means" not in parts:  # G-only step: report D's view of the fakes it just saw
             shown = (torch.sigmoid(scores) if spec.output == "logit" else scores).mean().view(1)
             parts["d_means"] = torch.cat([tr._nan[1], shown])
+
+
+def g_apply(tr, loss, shown, parts) -> None:
+    """One optimiser step of G's networks on ``loss`` (no gradients accumulated into D); records ``shown`` as
+    G's loss and G's gradient norm. The twin of ``d_apply``."""
+    tr.opt_g.zero_grad(set_to_none=True)
+    loss.backward(inputs=tr.g_params)
+    tr.opt_g.step()
+    with torch.no_grad():
+        parts["g_loss"] = shown.detach().view(1)
+        parts["g_grad_norm"] = grad_norm(tr.g_params).view(1)

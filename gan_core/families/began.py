@@ -12,6 +12,7 @@ import torch
 from ..metrics import grad_norm
 from ..models.autoencoder import autoencoder_d
 from ..models.build import generator
+from .adversarial import g_apply
 from .base import Chart, Family
 
 
@@ -49,12 +50,7 @@ def _step(tr, which: str, parts: dict) -> None:
         if fake is None:
             fake = tr.G(tr._z(batch), None)
         loss = D.recon_error(tr._noisy(fake, std)).mean()
-        tr.opt_g.zero_grad(set_to_none=True)
-        loss.backward(inputs=tr.g_params)
-        tr.opt_g.step()
-        with torch.no_grad():
-            parts["g_loss"] = loss.detach().view(1)
-            parts["g_grad_norm"] = grad_norm(tr.g_params).view(1)
+        g_apply(tr, loss, loss, parts)
     parts["k_t"] = D.k.detach().view(1).clone()
 
 

@@ -13,8 +13,7 @@ import torch
 
 from ..models.build import discriminator
 from ..models.translator import CycleD, CycleG, translator
-from ..metrics import grad_norm
-from .adversarial import d_apply, d_loss, judge, r1_factor, real_target, record_d
+from .adversarial import d_apply, d_loss, g_apply, judge, r1_factor, real_target, record_d
 from .base import Chart, Family
 
 
@@ -58,12 +57,8 @@ def _step(tr, which: str, parts: dict) -> None:
             identity = (G.ab(real_b) - real_b).abs().mean() + (G.ba(real_a) - real_a).abs().mean()
         if lc.identity_weight > 0:
             loss = loss + lc.identity_weight * lc.cycle_weight * identity
-        tr.opt_g.zero_grad(set_to_none=True)
-        loss.backward(inputs=tr.g_params)
-        tr.opt_g.step()
+        g_apply(tr, loss, adv_ab, parts)
         with torch.no_grad():
-            parts["g_loss"] = adv_ab.detach().view(1)
-            parts["g_grad_norm"] = grad_norm(tr.g_params).view(1)
             parts["g_ba_loss"] = adv_ba.detach().view(1)
             parts["cycle_a"] = cycle_a.detach().view(1)
             parts["cycle_b"] = cycle_b.detach().view(1)
