@@ -96,6 +96,15 @@ def step_of(page):
     return int(digits) if digits else None
 
 
+def open_and_start(page, server_url: str, preset: str) -> None:
+    """Open a new run of ``preset`` from its link and press Start; returns once it trains."""
+    page.goto(f"{server_url}/?preset={preset}")
+    page.wait_for_selector(CONNECTED)
+    poll(lambda: f"· {preset}" in page.locator("[data-testid='stMain']").inner_text(), 30, f"the {preset} run")
+    button(page, "Start").click()
+    poll(lambda: page.evaluate(METRIC_JS, "State") == "running", 30, "the run to train")
+
+
 def nav(page, name: str) -> None:
     """Click a page in the top navigation bar."""
     page.locator("[data-testid='stTopNav']").get_by_role("link", name=name, exact=True).click()

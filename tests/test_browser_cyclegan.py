@@ -10,7 +10,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from helpers_browser import CONNECTED, METRIC_JS, button, nav, opened_page, poll, step_of
+from helpers_browser import METRIC_JS, button, nav, open_and_start, opened_page, poll, step_of
 
 EXACT_IMAGE_JS = """(caption) => {
   const main = document.querySelector("[data-testid='stMain']") || document;
@@ -40,10 +40,7 @@ def test_cyclegan_translates_an_uploaded_image(server, browser, tmp_path):
     a_seven(upload)
     with opened_page(browser, tmp_path) as page:
         main = page.locator("[data-testid='stMain']")
-        page.goto(server + "/?preset=cycle_ink")
-        page.wait_for_selector(CONNECTED)
-        poll(lambda: "· cycle_ink" in main.inner_text(), 30, "the cycle_ink run")
-        button(page, "Start").click()
+        open_and_start(page, server, "cycle_ink")
         poll(lambda: (step_of(page) or 0) >= 400, 90, "400 CycleGAN steps")
         button(page, "Pause").click()
         poll(lambda: page.evaluate(METRIC_JS, "State") == "paused", 30, "the pause")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from helpers_browser import (CONNECTED, METRIC_JS, button, poll, step_of)
+from helpers_browser import (CONNECTED, METRIC_JS, button, open_and_start, poll, step_of)
 
 
 def metric(page, label: str):
@@ -26,14 +26,6 @@ def page(browser):  # noqa: F811
             button(p, "Pause").click()  # leave nothing training for the next experiment
     finally:
         p.close()
-
-
-def open_and_start(page, server_url: str, preset: str) -> None:
-    page.goto(f"{server_url}/?preset={preset}")
-    page.wait_for_selector(CONNECTED)
-    poll(lambda: f"· {preset}" in page.locator("[data-testid='stMain']").inner_text(), 30, f"the {preset} run")
-    button(page, "Start").click()
-    poll(lambda: metric(page, "State") == "running", 30, "the run to train")
 
 
 def set_number(page, label: str, value: str) -> None:

@@ -3,7 +3,7 @@ page, and check that the warped mesh MOVES while the run trains (the Plotly figu
 the DOM twice, a few seconds apart), that the JS curve gains points, and that the picture is above the fold."""
 from __future__ import annotations
 
-from helpers_browser import CONNECTED, METRIC_JS, button, nav, opened_page, poll
+from helpers_browser import METRIC_JS, button, nav, open_and_start, opened_page, poll
 
 # (Plotly's _fullData: Streamlit sends numpy arrays as base64 typed arrays, which only the full data decodes.)
 # The laid-out Manifold figure's mesh lines (traces named "mesh z1=..."), as [[x...], [y...]] per line, with
@@ -38,12 +38,7 @@ def _moved(a, b) -> float:
 
 def test_the_mesh_moves_while_a_ring8_run_trains(server, browser, tmp_path):
     with opened_page(browser, tmp_path) as page:
-        main = page.locator("[data-testid='stMain']")
-        page.goto(server + "/?preset=ring8")
-        page.wait_for_selector(CONNECTED)
-        poll(lambda: "· ring8" in main.inner_text(), 30, "the ring8 run")
-        button(page, "Start").click()
-        poll(lambda: page.evaluate(METRIC_JS, "State") == "running", 30, "the run to train")
+        open_and_start(page, server, "ring8")
         page.mouse.move(640, 650)  # off the Pause button: its tooltip covers the navigation bar's first links
         nav(page, "Manifold")
         page.get_by_role("heading", name="Manifold", exact=True).wait_for()
