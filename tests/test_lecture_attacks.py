@@ -245,24 +245,28 @@ def number_shown(client: ProtocolClient, key: str):
     return None
 
 
-def test_a_viewer_cannot_change_a_family_setting(lecture):
-    """A family's live field (the unrolled GAN's look-ahead) is refused to a viewer's forged widget state,
-    like the shared ones: the presenter's page still shows the run's own value afterwards."""
-    p, rid = presenter_run(lecture, "ring8_unrolled", start=False)
+@pytest.mark.parametrize("preset, key, value, forged, mine", [
+    ("ring8_unrolled", "live_unroll_steps", 5, 0, 2),  # the unrolled GAN's look-ahead
+    ("cycle_toy", "live_cycle_weight", 5.0, 0.0, 2.0),  # CycleGAN's cycle weight (a float field)
+])
+def test_a_viewer_cannot_change_a_family_setting(lecture, preset, key, value, forged, mine):
+    """A family's live field is refused to a viewer's forged widget state, like the shared ones: the
+    presenter's page still shows the run's own value afterwards, and the presenter's own change applies."""
+    p, rid = presenter_run(lecture, preset, start=False)
     try:
-        assert number_shown(p, "live_unroll_steps") == 5
+        assert number_shown(p, key) == value
         v = viewer(lecture, f"run={rid}")
-        assert run_of(v) == rid and "live_unroll_steps" in v.widget_ids
-        v.rerun(query=f"run={rid}", widgets={v.widget_ids["live_unroll_steps"]: 0})
+        assert run_of(v) == rid and key in v.widget_ids
+        v.rerun(query=f"run={rid}", widgets={v.widget_ids[key]: forged})
         v.wait_finished()
         v.close()
         p.rerun(query=f"run={rid}")
         p.wait_finished()
-        assert number_shown(p, "live_unroll_steps") == 5
-        p.rerun(query=f"run={rid}", widgets={p.widget_ids["live_unroll_steps"]: 2})  # the presenter may
+        assert number_shown(p, key) == value
+        p.rerun(query=f"run={rid}", widgets={p.widget_ids[key]: mine})  # the presenter may
         p.wait_finished()
         p.rerun(query=f"run={rid}")
         p.wait_finished()
-        assert number_shown(p, "live_unroll_steps") == 2
+        assert number_shown(p, key) == mine
     finally:
         p.close()
