@@ -34,6 +34,7 @@ page = st.navigation([
     st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/monitor_heart:"),
     st.Page("pages/manifold.py", title="Manifold", icon=":material/grid_4x4:"),
     st.Page("pages/upsampling.py", title="Upsampling", icon=":material/grid_on:"),
+    st.Page("pages/turing.py", title="Turing test", icon=":material/psychology_alt:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:"),
     st.Page("pages/guide.py", title="Guide", icon=":material/menu_book:"),
 ], position="top")

@@ -7,9 +7,11 @@ Used by the lecture-mode attack tests (tests/helpers_ws.py) and by bench/viewer_
         c.wait_finished()
         c.send_clear_cache()              # BackMsg.clear_cache: Streamlit does not gate it
         c.rerun(widgets={"<widget id>": True})   # a forged click on a (disabled) button
+        c.rerun(widgets={"<trigger id>": JsonTrigger("strokes", {...})})   # a custom component's event
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Optional
@@ -18,6 +20,22 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 from websockets.sync.client import connect
+
+
+class JsonTrigger:
+    """A forged ``st.components.v2`` event: the JSON trigger value the component's frontend would send (its
+    widget id is ``streamlit.components.v2.bidi_component.main._make_trigger_id(<component id>, "events")``)."""
+
+    def __init__(self, event: str, value):
+        self.payload = json.dumps([{"event": event, "value": value}])
+
+
+class JsonValue:
+    """A JSON widget value, e.g. an ``st.components.v2`` component's state (the browser sends it, "{}" when
+    empty, beside every event of that component)."""
+
+    def __init__(self, value):
+        self.payload = json.dumps(value)
 
 
 class ProtocolClient:
@@ -46,16 +64,22 @@ class ProtocolClient:
         self.ws.send(msg.SerializeToString())
 
     def rerun(self, query: str = "", widgets: Optional[dict] = None, page_hash: str = "",
-              fragment_id: str = "") -> None:
+              fragment_id: str = "", page: str = "") -> None:
+        """Run the script (``page``: a page's URL path, e.g. "turing"; default the main page)."""
         msg = BackMsg()
         msg.rerun_script.query_string = query
         msg.rerun_script.page_script_hash = page_hash
+        msg.rerun_script.page_name = page
         if fragment_id:
             msg.rerun_script.fragment_id = fragment_id
         states = WidgetStates()
         for wid, value in (widgets or {}).items():
             ws = WidgetState(id=wid)
-            if isinstance(value, bool):
+            if isinstance(value, JsonTrigger):
+                ws.json_trigger_value = value.payload
+            elif isinstance(value, JsonValue):
+                ws.json_value = value.payload
+            elif isinstance(value, bool):
                 ws.trigger_value = value
             elif isinstance(value, int):
                 ws.int_value = value
@@ -144,8 +168,8 @@ class ProtocolClient:
         if wait:
             self.wait_finished()
 
-    def click(self, key: str, query: str = "") -> None:
-        self.rerun(query=query, widgets={self.widget_ids[key]: True})
+    def click(self, key: str, query: str = "", page: str = "") -> None:
+        self.rerun(query=query, widgets={self.widget_ids[key]: True}, page=page)
         self.wait_finished()
 
     def close(self) -> None:

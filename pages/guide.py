@@ -69,6 +69,20 @@ st.markdown("""
   real ones'. *Try*: train `mnist` with Setup → Model → Upsampling *transposed*, then a second run with
   *resize*, and compare the high-frequency excess at the same step (docs/BENCHMARKS.md has both).
 
+### Turing test
+- The **Turing test** page shows one image at a time, a real training image or a generated one with equal
+  odds; answer **Real** or **Fake**. The score is **HYPE∞** (Zhou et al. 2019): the share of images judged
+  wrongly over equal numbers of both, with a 95% interval. 50% means nobody can tell; the galleries show
+  the generated images that fooled you and the real ones you called fake. No image appears twice in a round.
+- *Try*: play a round of 20 on `digits` at step 200, and again at step 3,000: the error rate climbs towards
+  50% as G learns, while the loss curves say little. Then play on an MNIST checkpoint (Generator →
+  *Checkpoint*): is the interval still clear of 50%?
+- **With a class** (lecture mode): the presenter presses *Start the class round*; every laptop on the Turing
+  test page votes on the same image; the projector shows only the number of votes until you press
+  **Reveal**, then the split and the share of the class that was fooled; **Next image** moves everyone on.
+  A vote counts once per browser (a refresh does not vote again), rounds are kept in the run's folder and
+  come back after a restart, and the strip at the end shows every image with the share of the class it fooled.
+
 ### Failure signatures
 | What you see | What it means | Try |
 |---|---|---|

@@ -5,4 +5,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from ws_client import ProtocolClient  # noqa: E402,F401
+from ws_client import JsonTrigger, JsonValue, ProtocolClient  # noqa: E402,F401
