@@ -213,3 +213,23 @@ def test_a_viewer_is_sent_the_same_page_for_a_real_and_a_generated_image(monkeyp
     fake_page = what_a_player_is_sent(viewer)
     assert real_page == fake_page
     assert "class_real_<id>" in real_page and not [t for t in real_page if t.startswith("It was")]
+
+
+def test_a_round_from_a_saved_checkpoint():
+    from gan_core import Run
+    from gan_core.presets import preset_config
+    from ui.runs import runs_dir
+    saved = Run(preset_config("digits", seed=3), run_id="turingckpt")
+    for _ in range(3):
+        saved.step_once()
+    saved.save(runs_dir() / saved.id)
+    saved.stop()
+    at = turing_page(preset="digits")
+    at.radio(key="turing_source").set_value("Checkpoint")
+    rendered(at)
+    at.selectbox(key="ckpt_pick").set_value(str(runs_dir() / saved.id))
+    rendered(at)
+    press(at, "turing_solo_start")
+    game = at.session_state["turing_solo"]
+    assert game["label"] == "checkpoint turingckpt" and game["step"] == saved.step == 3
+    assert "checkpoint turingckpt at step 3" in at.get("progress")[0].proto.text
