@@ -32,7 +32,7 @@ from .presets import preset_config
 from .snapshots import SnapshotRing
 from .trainer import Trainer
 from .latent import GeneratorView
-from .run_loop import FLUSH_STEPS, SNAPSHOT_GRACE_STEPS, RunLoop  # noqa: F401  (FLUSH_STEPS: the divergence-detection delay)
+from .run_loop import FLUSH_STEPS, ITERATIONS_KEPT, SNAPSHOT_GRACE_STEPS, RunLoop  # noqa: F401  (FLUSH_STEPS: the divergence-detection delay)
 
 COLUMNS = ("step", "time") + STEP_METRICS + ("steps_per_s", "samples_per_s")  # a plain GAN's history
 
@@ -94,6 +94,9 @@ class Run(RunLoop):
         self._last_save = time.perf_counter()
         self._last_flush_finite = True
         self.diverged_at: Optional[int] = None  # step whose loss went NaN/Inf; cleared by a rollback
+        # the newest iterations as flushed: step, kind ("both", "d", "g"), the networks updated in order
+        # (Trainer.last_updates), when it finished (perf_counter) and its metrics; the model strip narrates them
+        self.iterations: deque = deque(maxlen=ITERATIONS_KEPT)
 
     # ---- controls --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -206,6 +209,7 @@ class Run(RunLoop):
             with self._lock:
                 self.history.truncate_after(step)
                 self.evals.truncate_after(step)
+                self.iterations.clear()
                 self._restart_rate(step)
                 if self.state in ("error", "running"):
                     self.state = "paused"
@@ -328,6 +332,8 @@ class Run(RunLoop):
                 "path": "eager" + (" (no fast path on CPU)" if self.trainer.device.type == "cpu" else ""),
                 "saved_step": self.saved_step, "saved_at": self.saved_at, "unsaved_steps": self.unsaved_steps,
                 "preset": self.preset, "max_rate": self.max_rate, "pause_at": self.pause_at,
+                "iterations": [{**it, "values": dict(it["values"]), "age": now - it["done_at"]}
+                               for it in self.iterations],
             }
         return snap
 

@@ -18,6 +18,7 @@ from .viz import make_visual
 FLUSH_STEPS, FLUSH_SECONDS = 64, 0.2
 VISUAL_SECONDS = 0.3
 RATE_WINDOW_S = 1.0  # steps/s is measured over about this much training time (steady numbers on screen)
+ITERATIONS_KEPT = 2  # newest iterations whose kind, updates and metrics the model strip can narrate
 SNAPSHOT_GRACE_STEPS = 50  # no "good" snapshot this soon after a live change: lr 1.0 on SGD reaches NaN within
 # a few steps, and a snapshot of the exploding weights in between would make Roll back useless
 
@@ -43,6 +44,7 @@ class RunLoop:
         tr = self.trainer
         buf = torch.empty((FLUSH_STEPS, len(tr.metric_names)), device=tr.device)
         meta = np.empty((FLUSH_STEPS, 2))
+        marks: list = [None] * FLUSH_STEPS  # (kind, networks updated, finished at) of each buffered step
         k, last_flush = 0, time.perf_counter()
         next_step_at = 0.0  # slow motion (max_rate > 0): when the next training step may start
         self._started_at = time.perf_counter()
@@ -62,7 +64,7 @@ class RunLoop:
                     req = None
                     continue
                 if req is None and not running:
-                    k = self._flush(buf, meta, k)
+                    k = self._flush(buf, meta, k, marks)
                     self._pause_clock()
                     self._idle_visual()
                     self._wake.wait(0.5)
@@ -70,15 +72,16 @@ class RunLoop:
                 if req is None and self.max_rate > 0:  # slow motion: wait for this step's turn
                     wait = next_step_at - time.perf_counter()
                     if wait > 0:
-                        k, last_flush = self._flush(buf, meta, k), time.perf_counter()  # show the last step now
+                        k, last_flush = self._flush(buf, meta, k, marks), time.perf_counter()  # show the last step now
                         self._idle_visual()
                         self._wake.wait(min(wait, 0.25))
                         continue
                     next_step_at = max(next_step_at, time.perf_counter() - 0.05) + 1.0 / self.max_rate
                 if self._started_at is None:
                     self._started_at = time.perf_counter()
+                kind = req[0] if req else "both"
                 try:
-                    buf[k].copy_(tr.step(req[0] if req else "both"))
+                    buf[k].copy_(tr.step(kind))
                 except RuntimeError as exc:
                     if not is_out_of_memory(exc):
                         raise
@@ -90,10 +93,11 @@ class RunLoop:
                         req = None
                     continue
                 meta[k] = (tr.step_count, self._elapsed_now(time.perf_counter()))
+                marks[k] = (kind, tr.last_updates, time.perf_counter())
                 k += 1
                 now = time.perf_counter()
                 if req is not None or k == FLUSH_STEPS or now - last_flush > FLUSH_SECONDS:
-                    k, last_flush = self._flush(buf, meta, k), now
+                    k, last_flush = self._flush(buf, meta, k, marks), now
                     self._housekeeping(now)
                 if req is not None or self.diagnostics.due(tr.step_count, self.config.train.metrics_every, now):
                     self._evaluate()
@@ -134,7 +138,7 @@ class RunLoop:
             self._elapsed += time.perf_counter() - self._started_at
             self._started_at = None
 
-    def _flush(self, buf: torch.Tensor, meta: np.ndarray, k: int) -> int:
+    def _flush(self, buf: torch.Tensor, meta: np.ndarray, k: int, marks: list) -> int:
         if k == 0:
             return 0
         values = buf[:k].cpu().numpy().astype(np.float64)
@@ -151,6 +155,11 @@ class RunLoop:
         with self._lock:
             self.history.append(rows)
             self._rate.append((step, t))
+            names = self.trainer.metric_names
+            for j in range(max(0, k - ITERATIONS_KEPT), k):  # the newest iterations, for the model strip
+                kind, updates, done_at = marks[j]
+                self.iterations.append({"step": int(meta[j, 0]), "which": kind, "updates": updates,
+                                        "done_at": done_at, "values": dict(zip(names, values[j].tolist()))})
             finite = values[:, STEP_METRICS.index("finite")] >= 1
             if not finite.all():
                 bad = int(meta[int(np.argmin(finite)), 0])

@@ -100,6 +100,12 @@ class Trainer:
         self.eval_gen = torch.Generator(self.device).manual_seed(cfg.train.seed + 1)  # kept apart from training
         self.opt_g = make_optimizer(cfg, self.G.parameters(), cfg.train.lr_g)
         self.opt_d = make_optimizer(cfg, self.D.parameters(), cfg.train.lr_d)
+        # which networks the newest iteration updated, in order: "d" per optimiser step of D's networks, "g"
+        # per step of G's (the Train page's model strip narrates them); bookkeeping only, no effect on numbers
+        self.last_updates: tuple = ()
+        self._updates: list = []
+        self.opt_d.register_step_post_hook(lambda *_: self._updates.append("d"))
+        self.opt_g.register_step_post_hook(lambda *_: self._updates.append("g"))
         m = cfg.model  # one D pass over [real; fake] unless D keeps batch statistics or packs samples
         self.d_concat = not (_has_batchnorm(self.D) or m.mbstd or m.pack > 1)
         self.g_params = list(self.G.parameters())
@@ -175,7 +181,9 @@ class Trainer:
             raise ValueError(f"which = {which!r} is not one of ['both', 'd', 'g']")
         self.update_lr()
         parts: dict = {}  # metric groups as 1-D tensors, concatenated once at the end
+        self._updates.clear()
         self.family.step(self, which, parts)
+        self.last_updates = tuple(self._updates)
         self.step_count += 1
         losses = torch.cat([parts[k] for k in ("d_losses", "g_loss") if k in parts])
         parts["finite"] = torch.isfinite(losses).all().float().view(1)

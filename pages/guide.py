@@ -11,6 +11,18 @@ st.markdown("""
   (no header, bigger text: for a projector; `?present=1` in a link does the same).
 - **Numbers**: step, speed, the newest losses, D's accuracy on real and on fake samples, the size of G's
   gradient (near 0: G has stopped learning) and, for the ring and grid, the modes covered.
+- **The model strip** under the numbers: z → G → G(z) → D → p(real), real x joining at D, as GAN Lab draws
+  it, with the newest iteration's values (each network's loss and gradient norm ∇, D's mean output on real and
+  on fake samples). The network being updated is lit, the other is *frozen*, and the coloured arrow under the
+  flow is the gradient: in the **D step** (blue) it runs from D's verdict back into D only (G's samples are
+  detached); in the **G step** (red) it runs back through D, frozen, into G. Families name their own parts
+  (CycleGAN's G_AB + G_BA and D_B + D_A, BEGAN's autoencoder D and its reconstruction error).
+  *Try*: choose speed **1/s** and press **Start**. Each second the strip walks through one iteration: half a
+  second of D step, then half a second of G step (with **D steps per G step** = 3, three D steps first). It
+  runs ¾ s behind the numbers, so that every phase is on screen in full. The D step shows D's new loss and ∇
+  and its outputs on real and fake; G's values appear with the G step. Pause, then use ⋮ →
+  **D step only** a few times: only D lights up, and G's loss shows "–". At 5/s or faster the strip says the
+  steps are too fast to follow and shows the newest values.
 - **Losses**: D's loss is the sum of its real term and fake term (dotted). With the BCE losses a balanced
   game sits near **D loss ≈ 1.0–1.6** (each term ~0.5–0.8) and **G loss ≈ 1–2**.
 - **D accuracy** on real (green) and on fake (purple) samples: the shaded band (70–80%) is the healthy zone.

@@ -19,6 +19,7 @@ from ui.controls import control_signature, rollback_button
 from ui.family_view import family_charts
 from ui.layout import look
 from ui.lecture import can_control
+from ui.overview import overview_strip, room_for_strip
 from ui.runs import get_registry
 from ui.runs_view import preset_label
 from ui.text import plain
@@ -64,7 +65,7 @@ def _panel(run_id: str) -> None:
     if st.session_state.get("_drawn_controls") != control_signature(run):
         st.rerun(scope="app")  # state or settings changed: redraw the control bar and widgets too
     snap = run.snapshot(max_points=LIVE_POINTS)
-    sizes = look()
+    sizes = room_for_strip(look())  # the model strip sits between the numbers and the picture
     state = snap["state"]
     if snap["message"] and not any(a.kind == "divergence" for a in snap["alerts"]):
         (st.error if state == "error" else st.info)(plain(snap["message"]))
@@ -85,6 +86,7 @@ def _panel(run_id: str) -> None:
     if modes is not None:
         cols[8].metric("Modes", f"{int(modes[-1])}/{snap['n_modes']}" if len(modes) else "–",
                        help="Modes covered at the newest evaluation (2,500 samples, within 3 std of a mode).")
+    overview_strip(snap, sizes.present)
     output = LOSSES[snap["config"]["loss"]["loss"]].output
     left, right = st.columns([1, 1.05], gap="medium")
     with left:
@@ -150,11 +152,12 @@ def _draw_visual(snap: dict, sizes) -> None:
     st.markdown(f"**{name} at step {visual['step']:,}** · run `{snap['id']}` · {label}"
                 + charts.outside_note(visual.get("outside", 0), total if visual["kind"] != "images" else 0))
     if visual["kind"] == "images":
-        grid = charts.upscale(visual["grid"], sizes.picture_px - 60)
+        side = sizes.picture_px - 25  # a grid needs room for its caption only (a plot: axes and legend too)
+        grid = charts.upscale(visual["grid"], side)
         caption = ("Rows in threes: fixed domain-A images, G_AB's translations into B, and G_BA's way back "
                    "(A → B → A)" if visual.get("strip") else
                    "64 fixed noise vectors: the same z every refresh, so you watch G change")
-        st.image(grid, caption=caption, width=min(grid.shape[1], sizes.picture_px - 60))
+        st.image(grid, caption=caption, width=min(grid.shape[1], side))
         return
     if visual["kind"] == "2d":
         spec, data = live_charts.space_spec(visual, sizes), live_charts.space_data(visual)

@@ -88,7 +88,7 @@ def training_spec(output: str, sizes=Sizes(), loss_range=None) -> dict:
             "encoding": {
                 "x": {"field": "step", "type": "quantitative",
                       "axis": {"title": "step" if i == n_panels - 1 else None, "labels": i == n_panels - 1,
-                               "format": ",.0f"}},
+                               "format": ",.0f", "tickMinStep": 1}},  # (no "1 1 2 2" in the first steps)
                 "y": y,
                 "color": {"field": "series", "type": "nominal", "sort": names,
                           "scale": {"domain": names, "range": [t[2] for t in traces]},

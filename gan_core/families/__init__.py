@@ -2,7 +2,8 @@
 
 A family declares its networks (``build``), its one training iteration (``step``), how its generator's inputs
 are drawn (``labels``: none, the data's classes, or a sampled categorical code), its extra live metrics (history
-columns, charted by name), and its ``evaluate`` figures. The Trainer keeps what families share: device, seeded
+columns, charted by name), its ``evaluate`` figures, and how the Train page's model strip names its parts
+(``overview``). The Trainer keeps what families share: device, seeded
 generators, data, the two optimisers (G's networks and D's), schedules, instance noise and the metric vector.
 Adding a family touches its own module, one line below, and presets.
 

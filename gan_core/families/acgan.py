@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..models.build import feature_head, need_classes, standard_nets
 from .adversarial import adversarial_step
-from .base import Chart, Family
+from .base import Chart, Family, Overview
 from .evaluation import class_agreement
 from .gan import _check_labels
 
@@ -46,6 +46,8 @@ FAMILY = Family(
     "acgan", "AC-GAN", "D also names the class of every image; G is rewarded when its digit is recognisable.",
     build=_build, step=_step, labels="data", check=_check_labels,
     metrics=("aux_acc_real", "aux_acc_fake"),
+    overview=Overview(real="x, y", d="D + class head", out="p(real), class",
+                      out_values=(("real", "d_real_mean"), ("fake", "d_fake_mean"), ("class", "aux_acc_fake"))),
     charts=(Chart("Auxiliary classifier accuracy", ("aux_acc_real", "aux_acc_fake"),
                   "How often D's class head names the right class: on real images (it learns the classes) and "
                   "on G's images (G makes the class it was asked for). Both near 1 is the goal.", "accuracy",

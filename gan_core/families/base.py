@@ -1,7 +1,7 @@
 """What a GAN family declares (see ``gan_core.families``), and the helpers every family's build shares."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 
@@ -18,6 +18,23 @@ class Chart:
 
     def label(self, column: str) -> str:
         return dict(zip(self.columns, self.names)).get(column, column)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """How the Train page's model strip (input -> G -> fake -> D -> output, with real data into D) names a
+    family's parts, and which step metrics it shows under each: (label, history column) pairs. An empty
+    ``z`` or ``fake`` is derived from the family's ``labels`` and ``g_input`` (``Family.overview_parts``)."""
+    z: str = ""  # G's input ("" : z, with the class y or code c when G takes one, or a sample a of domain A)
+    g: str = "G"
+    fake: str = ""  # G's output ("": G(z), G(z, y), ...)
+    real: str = "x"  # a real sample
+    d: str = "D"
+    out: str = "p(real)"  # what D says about a sample
+    g_values: tuple = (("loss", "g_loss"), ("∇", "g_grad_norm"))
+    d_values: tuple = (("loss", "d_loss"), ("∇", "d_grad_norm"))  # each network: its loss and gradient norm
+    out_values: tuple = (("real", "d_real_mean"), ("fake", "d_fake_mean"))  # mean D(x), D(G(z))
+    g_note: Callable = None  # (cfg) -> the D whose verdict G's gradient flows back through, when not today's D
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,14 @@ class Family:
     extra_d_passes: Optional[Callable] = None  # (cfg) -> D forward+backward passes a step adds (budget)
     continuous_field: str = ""  # the ModelConfig field counting continuous codes (z's last entries), if any
     g_input: str = "noise"  # what G takes: "noise" (z) or "source" (a sample of domain A, data.source)
+    overview: Overview = Overview()  # the Train page's model strip: names of the parts, values shown
+
+    def overview_parts(self) -> Overview:
+        """``overview`` with G's input and output named from ``labels`` and ``g_input`` where it leaves them
+        empty: z, (z, y) for the data's classes, (z, c) for a sampled code, a for a sample of domain A."""
+        z = self.overview.z or ("a" if self.g_input == "source" else
+                                {"data": "z, y", "code": "z, c"}.get(self.labels, "z"))
+        return replace(self.overview, z=z, fake=self.overview.fake or f"G({z})")
 
     def classes(self, model_cfg, data_classes: int) -> int:
         """How many values G's class input takes (0: G takes none)."""

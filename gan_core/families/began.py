@@ -13,7 +13,7 @@ from ..metrics import grad_norm
 from ..models.autoencoder import autoencoder_d
 from ..models.build import generator
 from .adversarial import g_apply
-from .base import Chart, Family
+from .base import Chart, Family, Overview
 
 
 def _build(m, shape, classes, image) -> dict:
@@ -66,6 +66,8 @@ FAMILY = Family(
     "convergence measure M_global you can watch.",
     build=_build, step=_step, uses_loss=False, check=_check,
     metrics=("k_t", "m_global", "recon_real", "recon_fake"),
+    overview=Overview(d="D (autoencoder)", out="|x − D(x)|", d_values=(("loss", "d_loss"), ("k_t", "k_t")),
+                      out_values=(("real", "recon_real"), ("fake", "recon_fake"))),
     charts=(Chart("BEGAN convergence measure M_global", ("m_global",),
                   "L(real) + |gamma L(real) - L(fake)|: falls while the images improve and flattens when training "
                   "has converged (Berthelot et al. 2017, Fig. 3).", "M_global"),

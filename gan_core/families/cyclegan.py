@@ -14,7 +14,7 @@ import torch
 from ..models.build import discriminator
 from ..models.translator import CycleD, CycleG, translator
 from .adversarial import d_apply, d_loss, g_apply, judge, r1_factor, real_target, record_d
-from .base import Chart, Family
+from .base import Chart, Family, Overview
 
 
 def _build(m, shape, classes, image) -> dict:
@@ -100,6 +100,9 @@ FAMILY = Family(
     "must come back to where it started.",
     build=_build, step=_step, check=_check, g_input="source",
     metrics=("d_a_loss", "g_ba_loss", "cycle_a", "cycle_b", "identity"),
+    overview=Overview(g="G_AB + G_BA", fake="G_AB(a)", real="b", d="D_B + D_A",
+                      g_values=(("loss", "g_loss"), ("cycle", "cycle_a")),
+                      d_values=(("D_B", "d_loss"), ("D_A", "d_a_loss"))),
     charts=(Chart("The B → A game", ("d_a_loss", "g_ba_loss"),
                   "The second adversarial game: D_A tells real A from G_BA's translations of B (the A → B game is "
                   "in the charts above).", "loss", names=("D_A loss", "G_BA loss")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..models.build import need_classes, standard_nets
 from .adversarial import adversarial_step
-from .base import Family
+from .base import Family, Overview
 from .evaluation import class_agreement
 
 
@@ -26,4 +26,5 @@ CGAN = Family("cgan", "Conditional GAN", "G and D both see the class label: ask 
               build=lambda m, shape, classes, image: (need_classes(classes),
                                                       standard_nets(m, shape, classes, image, d_classes=classes))[1],
               step=_step, labels="data", check=_check_labels,
+              overview=Overview(real="x, y", out="p(real | y)"),
               evaluate=lambda view, clf, n: class_agreement(view, clf, n))

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ..models.build import feature_head, standard_nets
 from .adversarial import adversarial_step
-from .base import Chart, Family
+from .base import Chart, Family, Overview
 from .evaluation import code_purity
 
 
@@ -62,6 +62,8 @@ FAMILY = Family(
     "the digit classes by itself, continuous codes find stroke width and slant.",
     build=_build, step=_step, labels="code", check=_check,
     metrics=("info_mi", "info_cont_mse"),
+    overview=Overview(d="D + Q", out="p(real), ĉ",
+                      out_values=(("real", "d_real_mean"), ("fake", "d_fake_mean"), ("MI", "info_mi"))),
     charts=(Chart("Mutual information lower bound (categorical code)", ("info_mi",),
                   "log K minus Q's cross-entropy on G's images, in nats: how much of the categorical code can be "
                   "read back from the picture. It cannot exceed log K (the dashed line); near it, every code "

@@ -12,7 +12,7 @@ from torch.func import functional_call
 
 from ..models.build import standard_nets
 from .adversarial import adversarial_step, judge, real_target
-from .base import Family
+from .base import Family, Overview
 
 
 def _adam_state(opt, p):
@@ -66,4 +66,6 @@ FAMILY = Family(
     "G plays against D a few updates into the future, so it stops hopping from mode to mode: the remedy for "
     "mode collapse in Metz et al. 2017.",
     build=lambda m, shape, classes, image: standard_nets(m, shape, 0, image), step=_step, packable=True,
+    overview=Overview(g_note=lambda cfg: f"D {cfg.train.unroll_steps} updates ahead" if cfg.train.unroll_steps
+                      else ""),
     live_fields=("unroll_steps",), extra_d_passes=lambda cfg: 6 * cfg.train.unroll_steps)  # 2 batches, 2nd order
