@@ -28,6 +28,7 @@ guard.install()  # lecture mode: bound what a viewer's raw websocket messages ca
 guard.lower_viewer_priority(not can_control())
 
 TRAIN = st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True)
+WATCH = st.Page("pages/watch.py", title="Watch", icon=":material/visibility:")  # runs trained elsewhere
 page = st.navigation([
     TRAIN,
     st.Page("pages/latent.py", title="Latent lab", icon=":material/tune:"),
@@ -35,10 +36,13 @@ page = st.navigation([
     st.Page("pages/manifold.py", title="Manifold", icon=":material/grid_4x4:"),
     st.Page("pages/upsampling.py", title="Upsampling", icon=":material/grid_on:"),
     st.Page("pages/turing.py", title="Turing test", icon=":material/psychology_alt:"),
+    WATCH,
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:"),
     st.Page("pages/guide.py", title="Guide", icon=":material/menu_book:"),
 ], position="top")
+if st.query_params.get("watch") and page.url_path != WATCH.url_path:  # ?watch=NAME: a run trained elsewhere
+    st.switch_page(WATCH, query_params=dict(st.query_params))
 apply_css()
 run = attached_run()
-status_line(run.id, train_page=page.url_path == TRAIN.url_path)
+status_line(run.id, train_page=page.url_path == TRAIN.url_path, show_run=page.url_path != WATCH.url_path)
 page.run()

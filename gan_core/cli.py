@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=None, help="folder holding mnist/ and fashion_mnist/")
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set lr_g=2e-4 (repeatable)")
-    t.add_argument("--out", default=None, help="write checkpoint + config.json + metrics.csv here")
+    t.add_argument("--out", default=None, help="write checkpoint + config.json + metrics.csv here, and live/ while it "
+                   "trains (the app watches it: ?watch=NAME for a folder under the runs directory)")
     t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     e = sub.add_parser("evaluate", help="sample-quality metrics of a saved run, as one JSON line")
     e.add_argument("--run", required=True, help="a checkpoint folder written by train --out (or the app's Save)")
@@ -125,6 +126,14 @@ def _resumed(args, overrides: dict):
     return run
 
 
+def _tick(live, final: bool = False) -> None:
+    """Write the live files; a full disk is reported and training goes on (the checkpoint says the rest)."""
+    try:
+        live.close() if final else live.tick()
+    except OSError as exc:
+        print(f"warning: live files in {live.dir} not written: {exc}", file=sys.stderr, flush=True)
+
+
 def cmd_train(args) -> int:
     from .run import Run
 
@@ -140,10 +149,17 @@ def cmd_train(args) -> int:
     else:
         cfg = _config_from_file(args.config) if args.config else preset_config(args.preset)
         cfg = cfg.replace(**overrides).with_overrides(args.overrides)
-        run = Run(cfg, progress=_progress(args.quiet))
+        run = Run(cfg, progress=_progress(args.quiet), preset=args.preset)
     run.autosave_dir = args.out  # long runs autosave there every train.autosave_minutes
     start_step = run.step
     run.set(max_steps=start_step + args.steps)
+    live = None
+    if args.out:  # the folder the app can watch while this trains (gan_core.live_folder)
+        from .live_folder import LiveWriter
+        try:
+            live = LiveWriter(args.out, run)
+        except OSError as exc:
+            raise CliError(f"--out {args.out}: cannot write there: {exc}") from None
     t0 = time.perf_counter()
     run.start()
     last_print = t0
@@ -157,6 +173,8 @@ def cmd_train(args) -> int:
                 print(f"warning: step {run.step}: {message}", file=sys.stderr, flush=True)
                 autosave_error = message if message.startswith("Autosave") else autosave_error
             seen = message
+            if live is not None:
+                _tick(live)
             if not args.quiet and time.perf_counter() - last_print > 2.0:
                 last = run.latest()
                 print(f"step {run.step}/{start_step + args.steps}  d_loss {last['d_loss']:.3f}  "
@@ -164,6 +182,8 @@ def cmd_train(args) -> int:
                 last_print = time.perf_counter()
     finally:
         run.stop(timeout=None)
+        if live is not None:
+            _tick(live, final=True)
     seconds = time.perf_counter() - t0
     if run.state == "error":
         raise CliError(run.message)

@@ -1,6 +1,8 @@
 """Guide page: how to read the Train page, what healthy training looks like, experiments to try."""
 import streamlit as st
 
+import ui  # noqa: F401  (every page imports ui: see ui/__init__.py)
+
 st.title("Guide")
 st.markdown("""
 ### Reading the Train page

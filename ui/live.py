@@ -64,13 +64,19 @@ def _panel(run_id: str) -> None:
         st.rerun(scope="app")  # removed or replaced (Reset, a new run in another tab): reattach
     if st.session_state.get("_drawn_controls") != control_signature(run):
         st.rerun(scope="app")  # state or settings changed: redraw the control bar and widgets too
-    snap = run.snapshot(max_points=LIVE_POINTS)
+    draw_snapshot(run.snapshot(max_points=LIVE_POINTS), run)
+
+
+def draw_snapshot(snap: dict, run=None) -> None:
+    """Everything the live panel shows, from a snapshot alone (``Run.snapshot()``, or a watched folder's
+    ``LiveFolder.read()``); ``run`` (a local run) adds the roll-back button."""
     sizes = room_for_strip(look())  # the model strip sits between the numbers and the picture
     state = snap["state"]
     if snap["message"] and not any(a.kind == "divergence" for a in snap["alerts"]):
         (st.error if state == "error" else st.info)(plain(snap["message"]))
     show_alerts(snap["alerts"])
-    rollback_button(run, snap)
+    if run is not None:
+        rollback_button(run, snap)
     last = snap["latest"]
     modes = snap["evals"].get("modes_covered") if snap["has_modes"] else None
     cols = st.columns(9 if modes is not None else 8)

@@ -14,12 +14,14 @@ from ui.lecture import can_control, lecture_mode, presenter_box
 from ui.runs import get_registry
 
 
-def status_line(run_id: str, train_page: bool) -> None:
+def status_line(run_id: str, train_page: bool, show_run: bool = True) -> None:
+    """``show_run`` False (the Watch page, which shows a run trained elsewhere): the toggle and sign-in only."""
     if train_page:
         return  # the Train page draws the same numbers big, with the toggle in its control bar
     cols = st.columns([8, 1.1, 1.7] if lecture_mode() else [8, 1.1], vertical_alignment="center")
-    with cols[0]:
-        run_status(run_id)
+    if show_run:
+        with cols[0]:
+            run_status(run_id)
     present_toggle(cols[1])
     if lecture_mode():
         with cols[2]:

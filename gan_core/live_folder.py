@@ -1,0 +1,218 @@
+"""A run folder another process can watch while this one trains: ``python -m gan_core train --out DIR``.
+
+    DIR/checkpoint.safetensors, config.json, metrics.csv    the checkpoint (gan_core.checkpoint: atomic), written
+                                                           every train.autosave_minutes and at the end
+    DIR/live/status.json        every second, atomically: state, step, speed, newest metrics, alerts, the config,
+                                and a heartbeat (the time it was written, the trainer's pid)
+    DIR/live/history.csv        appended: the metric history, one line per stored row after a header
+    DIR/live/evals.csv          appended: the evaluations (modes or classes covered), the same way
+    DIR/live/visual.safetensors every few seconds, atomically: the picture the Train page draws (the 2D map or the
+                                sample grid); its arrays as tensors, everything else as JSON in the metadata
+
+Readers never see a torn file: JSON and safetensors files are replaced in one rename, and the CSV files are only
+ever appended to, so at worst the last line is cut off by a kill mid-write (``LiveFolder`` skips it). Nothing here
+unpickles anything. ``LiveFolder.read()`` returns what ``Run.snapshot()`` returns, so pages draw a watched run the
+way they draw a local one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .checkpoint import atomic_write
+from .history import History
+
+LIVE = "live"
+FORMAT = 1
+STATUS_SECONDS = 1.0
+VISUAL_SECONDS = 3.0
+STALE_SECONDS = 10.0  # no heartbeat for this long while "running": the trainer is gone (killed, machine down)
+STATUS_KEYS = ("id", "state", "message", "step", "config", "config_version", "device", "latest", "elapsed",
+               "lr_factor", "noise_std", "has_modes", "n_modes", "diag_kind", "n_classes", "class_hist", "alerts",
+               "diverged_at", "path", "saved_step", "saved_at", "preset", "max_rate", "pause_at")
+
+
+def _plain(value):
+    """JSON-safe: numpy to Python, NaN/inf to None, dataclasses (health alerts) to dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+class LiveWriter:
+    """Writes ``run``'s live files into ``out/live/`` from the thread that drives the run (the CLI's loop):
+    ``tick()`` as often as convenient, ``close()`` at the end."""
+
+    def __init__(self, out, run, status_every: float = STATUS_SECONDS, visual_every: float = VISUAL_SECONDS):
+        self.dir = Path(out) / LIVE
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.run = run
+        self.status_every, self.visual_every = status_every, visual_every
+        self._next_status = self._next_visual = 0.0
+        self._written = {"history": -math.inf, "evals": -math.inf}  # newest step appended to each CSV
+        self._visual_step = None
+        for name in ("history", "evals"):  # a new run: new files (a resumed run starts its own history too)
+            (self.dir / f"{name}.csv").unlink(missing_ok=True)
+
+    def tick(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now >= self._next_visual:
+            self._next_visual = now + self.visual_every
+            self._write_visual(self.run.snapshot(max_points=1, visual=True).get("visual"))
+        if force or now >= self._next_status:
+            self._next_status = now + self.status_every
+            self._append("history", self.run.history)
+            self._append("evals", self.run.evals)
+            self._write_status()
+
+    def close(self) -> None:
+        self.tick(force=True)
+
+    def _append(self, name: str, history) -> None:
+        with self.run._lock:  # noqa: SLF001  (the loop appends under this lock)
+            names = history.names
+            rows = history.data[: history.n].copy()
+        if not len(names) or "step" not in names:
+            return
+        col = names.index("step")
+        rows = rows[rows[:, col] > self._written[name]]
+        path = self.dir / f"{name}.csv"
+        if not len(rows) and path.exists():
+            return
+        lines = [] if path.exists() else [",".join(names)]
+        lines += [",".join("" if not np.isfinite(v) else repr(float(v)) for v in row) for row in rows]
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        if len(rows):
+            self._written[name] = float(rows[-1, col])
+
+    def _write_status(self) -> None:
+        snap = self.run.snapshot(max_points=1, visual=False)
+        status = {k: snap.get(k) for k in STATUS_KEYS}
+        status.update(format=FORMAT, heartbeat=time.time(), pid=os.getpid(), host=socket.gethostname(),
+                      max_steps=self.run.config.train.max_steps, steps_per_s=snap["latest"].get("steps_per_s"))
+        atomic_write(self.dir / "status.json", json.dumps(_plain(status), allow_nan=False).encode())
+
+    def _write_visual(self, visual: Optional[dict]) -> None:
+        if not visual or visual.get("step") == self._visual_step:
+            return
+        from safetensors.numpy import save
+        arrays = {k: np.ascontiguousarray(v) for k, v in visual.items() if isinstance(v, np.ndarray)}
+        rest = {k: _plain(v) for k, v in visual.items() if not isinstance(v, np.ndarray)}
+        atomic_write(self.dir / "visual.safetensors", save(arrays, metadata={"visual": json.dumps(rest)}))
+        self._visual_step = visual.get("step")
+
+
+def _read_csv(path: Path, max_points: int) -> tuple[dict, int]:
+    """Columns of an appended CSV as float32 arrays (at most ``max_points`` rows, bucket means, as the run's
+    own history gives them) and the number of lines read; a torn or unreadable line ends the reading."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}, 0
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return {}, 0
+    names = tuple(lines[0].split(","))
+    complete = lines[1:-1]  # whatever follows the last newline is a line still being written (or torn)
+    rows = []
+    for line in complete:
+        cells = line.split(",")
+        if len(cells) != len(names):
+            break
+        try:
+            rows.append([float(c) if c else math.nan for c in cells])
+        except ValueError:
+            break
+    hist = History(names, capacity=max(4, 2 * (len(rows) // 2 + 1)))  # all of them, then bucket means
+    if rows:
+        hist.append(np.array(rows))
+    return hist.view(max_points), len(rows)
+
+
+class LiveFolder:
+    """Reads a folder that ``LiveWriter`` writes (``DIR`` or ``DIR/live``)."""
+
+    def __init__(self, folder):
+        folder = Path(folder)
+        self.root = folder.parent if folder.name == LIVE else folder
+        self.dir = self.root / LIVE
+
+    @staticmethod
+    def is_live(folder) -> bool:
+        folder = Path(folder)
+        return (folder / LIVE / "status.json").is_file() or (folder / "status.json").is_file() and folder.name == LIVE
+
+    def status(self) -> dict:
+        try:
+            status = json.loads((self.dir / "status.json").read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.root} is not a live run folder (no {LIVE}/status.json: start one "
+                                    "with `python -m gan_core train --out DIR`)") from None
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{self.dir / 'status.json'} cannot be read: {exc}") from None
+        if not isinstance(status, dict) or status.get("format") != FORMAT:
+            raise ValueError(f"{self.dir / 'status.json'} is not a live status of format {FORMAT}")
+        return status
+
+    def visual(self) -> Optional[dict]:
+        from safetensors import safe_open
+        path = self.dir / "visual.safetensors"
+        if not path.is_file():
+            return None
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                out = json.loads((f.metadata() or {}).get("visual", "{}"))
+                for key in f.keys():
+                    out[key] = f.get_tensor(key)
+        except (OSError, ValueError, RuntimeError):  # replaced while opening it: the next read gets the new one
+            return None
+        if isinstance(out.get("rows"), list):
+            out["rows"] = tuple(out["rows"])
+        return out
+
+    def read(self, max_points: int = 2000, now: Optional[float] = None) -> dict:
+        """A snapshot like ``Run.snapshot()``, plus ``heartbeat_age`` (seconds) and ``live`` (the trainer is
+        writing: its state is "running" and its heartbeat is fresh). A trainer that stopped writing while it
+        said "running" is shown as "stopped" with a message saying since when."""
+        s = self.status()
+        now = time.time() if now is None else now
+        age = max(0.0, now - float(s.get("heartbeat") or 0.0))
+        snap = dict(s)
+        snap["history"], _ = _read_csv(self.dir / "history.csv", max_points)
+        snap["evals"], _ = _read_csv(self.dir / "evals.csv", max_points)
+        snap["latest"] = {k: (math.nan if v is None else v) for k, v in (s.get("latest") or {}).items()}
+        if s.get("class_hist") is not None:
+            snap["class_hist"] = np.asarray(s["class_hist"], dtype=np.float64)
+        snap["visual"] = self.visual()
+        from .health import Alert
+        snap["alerts"] = [Alert(**a) for a in s.get("alerts") or [] if isinstance(a, dict)]
+        snap["heartbeat_age"] = age
+        snap["live"] = s.get("state") == "running" and age < STALE_SECONDS
+        if s.get("state") == "running" and not snap["live"]:
+            snap["state"] = "stopped"
+            snap["message"] = (f"The trainer (pid {s.get('pid')} on {s.get('host')}) stopped writing {age:.0f} s ago "
+                               f"at step {s.get('step'):,}: killed, or its machine is down.")
+        snap.setdefault("iterations", [])
+        snap.update(unsaved_steps=0, rollback_step=None, watched=str(self.root))
+        return snap

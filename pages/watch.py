@@ -1,0 +1,28 @@
+"""Watch: a run that trains in another process or on another machine (`python -m gan_core train --out DIR`),
+drawn live and read-only from the folder it writes; Take over loads its newest checkpoint as a local run."""
+import streamlit as st
+
+from gan_core.live_folder import LiveFolder
+from ui.live import LIVE_POINTS, draw_snapshot
+from ui.text import plain
+from ui.watch import actions, pick_folder, status_text
+
+st.title("Watch a run")
+folder = pick_folder()
+if folder is None:
+    st.stop()
+actions(folder)
+
+
+@st.fragment(run_every=1.0)
+def watched(path: str) -> None:
+    try:
+        snap = LiveFolder(path).read(max_points=LIVE_POINTS)
+    except (FileNotFoundError, ValueError) as exc:
+        st.error(plain(exc), icon=":material/folder_off:")
+        return
+    st.markdown(status_text(snap))
+    draw_snapshot(snap)
+
+
+watched(str(folder))

@@ -1,0 +1,91 @@
+"""The Watch page in AppTest: a folder that a trainer writes (here LiveWriter in this process, as the CLI
+does) shown read-only from ``?watch=NAME``; a name that is a path is refused; Take over makes a local run from
+the folder's checkpoint; the Latent lab opens on that checkpoint."""
+from __future__ import annotations
+
+import pytest
+
+from helpers_ui import clean_registry, new_session, rendered  # noqa: F401
+
+
+@pytest.fixture
+def written(clean_registry):  # noqa: F811
+    from gan_core import Run
+    from gan_core.live_folder import LiveWriter
+    from gan_core.presets import preset_config
+    from ui.runs import runs_dir
+    run = Run(preset_config("ring8", seed=1), run_id="elsewhere")
+    folder = runs_dir() / "served-ring8"
+    writer = LiveWriter(folder, run)
+    for _ in range(4):
+        run.step_once()
+    run.snapshot(visual=True)
+    writer.tick(force=True)
+    yield run, folder, writer
+    run.stop()
+
+
+def watch(name: str):
+    at = new_session()
+    at.query_params["watch"] = name
+    return rendered(at)
+
+
+def test_a_watched_folder_is_drawn_read_only(written):
+    run, folder, writer = written
+    at = watch("served-ring8")
+    assert at.title[0].value == "Watch a run"
+    status = next(m.value for m in at.markdown if m.value.startswith("Watching `served-ring8`"))
+    assert "step 4" in status and "**paused**" in status
+    assert [m.value for m in at.metric if m.label == "Step"] == ["4"]
+    assert any("Data space at step 4" in m.value for m in at.markdown)
+    assert at.button(key="watch_take_over").disabled  # no checkpoint in the folder yet
+    assert not [b for b in at.button if b.key and b.key.startswith("btn_")]  # no training controls here
+    for _ in range(3):
+        run.step_once()
+    writer.tick(force=True)
+    rendered(at)  # the next refresh shows the trainer's newer steps
+    assert [m.value for m in at.metric if m.label == "Step"] == ["7"]
+
+
+@pytest.mark.parametrize("name", ["../etc", "/tmp", "no-such-folder", "a/b"])
+def test_only_folder_names_under_the_runs_directory(written, name):
+    at = watch(name)
+    assert any("No run folder named" in e.value for e in at.error)
+
+
+def test_take_over_and_latent_lab_on_the_checkpoint(written):
+    from ui.runs import get_registry
+    run, folder, writer = written
+    run.save(folder)
+    at = watch("served-ring8")
+    at.button(key="watch_latent").click()
+    rendered(at)
+    assert at.session_state["lat_source"] == "Checkpoint" and at.session_state["ckpt_pick"].endswith("served-ring8")
+    assert at.title[0].value == "Latent lab"
+    at = watch("served-ring8")
+    at.button(key="watch_take_over").click()
+    rendered(at)
+    local = get_registry().current()
+    assert local.id == "elsewhere" and local.step == 4 and local.state != "running"
+    assert at.query_params["run"] in ("elsewhere", ["elsewhere"])
+    assert [m.value for m in at.metric if m.label == "Step"] == ["4"]  # the Train page, on the local copy
+
+
+def test_a_viewer_watches_but_cannot_take_over_or_read_other_paths(written, monkeypatch):
+    from streamlit.testing.v1 import element_tree
+    from ui.runs import get_registry
+    run, folder, writer = written
+    run.save(folder)
+    monkeypatch.setenv("GAN_PLAYGROUND_PRESENTER_TOKEN", "watch-token")
+    at = new_session()
+    at.switch_page("pages/watch.py")
+    rendered(at)
+    picker = at.selectbox(key="watch_pick")
+    assert "served-ring8" in picker.options and "other path…" not in picker.options
+    assert at.button(key="watch_take_over").disabled
+    monkeypatch.setattr(element_tree.Widget, "_assert_can_interact", lambda self: None)
+    before = {r.id for r in get_registry().runs()}
+    at.button(key="watch_take_over").click()  # forced, as a crafted message could
+    rendered(at)
+    assert {r.id for r in get_registry().runs()} == before and "elsewhere" not in before
