@@ -88,8 +88,8 @@ def data_shape_for(cfg: Config) -> tuple:
     Fashion-MNIST 28x28x1, Stacked MNIST 28x28x3, folders 32x32x3 as in gan_core.data.images)."""
     d = cfg.data
     if d.is_toy:
-        from .data.toy import TOY
-        return (TOY[d.dataset]().dim,)
+        from .data.toy import load_toy  # toy sets are made on the fly: building one costs nothing
+        return (load_toy(d.dataset, d.points, d.point_std).dim,)
     if d.dataset == "folder":
         size, channels = d.image_size or FOLDER_SIZE, d.channels or FOLDER_CHANNELS
     else:

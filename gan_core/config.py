@@ -13,13 +13,16 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-TOY_DATASETS = ("gauss1d", "line", "quadratic", "ring8", "grid25", "spiral")
+TOY_DATASETS = ("gauss1d", "line", "quadratic", "ring8", "grid25", "spiral", "drawn")
 IMAGE_DATASETS = ("digits", "digits_inverted", "mnist", "fashion_mnist", "folder", "stacked_mnist")
 DATASETS = TOY_DATASETS + IMAGE_DATASETS
 LOSS_NAMES = ("minimax", "non_saturating", "least_squares", "wgan", "wgan_gp", "hinge", "dragan")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "silu")
 DCGAN_SIZES = (28, 32, 64)
 NATIVE_28 = ("mnist", "fashion_mnist", "stacked_mnist")  # image_size 0 means 28 px
+# dataset "drawn": the user's own points (Setup -> Data draws them), sampled with Gaussian jitter
+POINT_BOX = 4.0  # every drawn coordinate lies in [-POINT_BOX, POINT_BOX] (the drawing canvas)
+MIN_POINTS, MAX_POINTS = 3, 2000  # a drawing needs a few points; the cap keeps configs and links small
 
 
 class Range:
@@ -46,6 +49,61 @@ class Text:
             raise ValueError(f"{qual} is {len(value)} characters long; at most {self.max_len} allowed")
         if "\x00" in value:
             raise ValueError(f"{qual} = {value!r} contains a NUL character")
+
+
+class Points:
+    """Rule for drawn points: a sequence of at most ``MAX_POINTS`` (x, y) pairs of finite numbers inside
+    [-POINT_BOX, POINT_BOX]; ``convert`` turns lists (JSON) into the canonical tuple of float pairs."""
+
+    def convert(self, qual: str, value: Any) -> tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{qual} must be a list of [x, y] pairs, not {type(value).__name__}")
+        if len(value) > MAX_POINTS:
+            raise ValueError(f"{qual} holds {len(value)} points; at most {MAX_POINTS} allowed")
+        out = []
+        for i, pair in enumerate(value):
+            shown = f"{pair!r:.40}" + ("…" if len(repr(pair)) > 40 else "")
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2 or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float)) for v in pair):
+                raise ValueError(f"{qual}[{i}] = {shown} must be an [x, y] pair of numbers")
+            try:
+                x, y = float(pair[0]), float(pair[1])
+            except OverflowError:  # an int too large for a float
+                x = y = math.inf
+            if not all(math.isfinite(v) and -POINT_BOX <= v <= POINT_BOX for v in (x, y)):
+                raise ValueError(f"{qual}[{i}] = {shown} is out of range: x and y must lie in "
+                                 f"[{-POINT_BOX}, {POINT_BOX}]")
+            out.append((x, y))
+        return tuple(out)
+
+    def check(self, qual: str, value: Any) -> None:
+        self.convert(qual, value)
+
+
+def points_text(points) -> str:
+    """Drawn points as compact text, ``x1,y1;x2,y2;...`` (what ``--set points=`` and links take)."""
+    def num(v: float) -> str:
+        text = repr(float(v))
+        return text[:-2] if text.endswith(".0") else text
+    return ";".join(f"{num(x)},{num(y)}" for x, y in points)
+
+
+def parse_points(qual: str, text: str) -> tuple:
+    """``x1,y1;x2,y2;...`` or JSON ``[[x1, y1], ...]`` -> a list of pairs (checked by the Points rule)."""
+    text = text.strip()
+    if text.startswith("["):
+        import json
+        try:
+            return json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            pass
+    else:
+        try:
+            return [tuple(float(v) for v in pair.split(",")) for pair in text.split(";") if pair.strip()]
+        except ValueError:
+            pass
+    raise ValueError(f"{qual} = {text[:40]!r}{'…' if len(text) > 40 else ''} is not a list of points; write "
+                     "x1,y1;x2,y2;... or JSON [[x1, y1], [x2, y2], ...]")
 
 
 class Choice:
@@ -88,7 +146,9 @@ def _validate(obj: Any, section: str) -> None:
                                              (want is bool or not isinstance(value, bool))):
             raise ValueError(f"{qual} = {value!r} must be of type {want.__name__}")
         rule = f.metadata.get("rule")
-        if rule is not None:
+        if hasattr(rule, "convert"):  # e.g. JSON lists -> the canonical tuple
+            object.__setattr__(obj, f.name, rule.convert(qual, value))
+        elif rule is not None:
             rule.check(qual, value)
 
 
@@ -108,6 +168,9 @@ class DataConfig:
     max_images: int = _f(0, Range(0, 10_000_000))  # cap on images loaded; 0 = all
     source: str = _f("", Choice("", *DATASETS))  # CycleGAN: domain A (translated into data.dataset, domain B)
     source_path: str = _f("", Text())  # CycleGAN: domain A's image folder or .zip, for source = "folder"
+    points: tuple = _f((), Points())  # dataset "drawn": the drawn (x, y) points, each in [-4, 4]
+    point_std: float = _f(0.05, Range(0.0, 0.5))  # dataset "drawn": std of the Gaussian jitter around each
+    # drawn point, so the data is a continuous distribution (0 = exactly the drawn points)
 
     def __post_init__(self) -> None:
         _validate(self, "data")
@@ -117,6 +180,11 @@ class DataConfig:
             raise ValueError("data.path must name an image folder or .zip when data.dataset = 'folder'")
         if self.source == "folder" and not self.source_path:
             raise ValueError("data.source_path must name an image folder or .zip when data.source = 'folder'")
+        if "drawn" in (self.dataset, self.source) and len(self.points) < MIN_POINTS:
+            field = "data.dataset" if self.dataset == "drawn" else "data.source"
+            raise ValueError(f"data.points holds {len(self.points)} point{'' if len(self.points) == 1 else 's'}; "
+                             f"{field} = 'drawn' needs at least {MIN_POINTS} (draw them in Setup → Data, or "
+                             "--set points=x1,y1;x2,y2;...)")
 
     @property
     def is_toy(self) -> bool:
@@ -244,13 +312,15 @@ def field_type(name: str) -> type:
     if name in LEGACY_FIELDS:
         return bool
     f = field_spec(name)
-    return {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
+    return {"int": int, "float": float, "bool": bool, "str": str, "tuple": tuple}.get(str(f.type), f.type)
 
 
 def parse_value(name: str, text: str) -> Any:
     """Turn a command-line string into the field's type, with a field-named error."""
     kind = field_type(name)
     qual = f"{_section(name)}.{name}"
+    if kind is tuple:
+        return parse_points(qual, text)
     try:
         if kind is bool:
             low = text.strip().lower()

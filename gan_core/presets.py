@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from .config import Config
+from .data.drawn import starter_points
 
 _TOY_MLP = dict(arch="mlp", z_dim=2, g_hidden=64, d_hidden=64, depth=2, batch_size=256)
 _DCGAN28 = dict(arch="dcgan", z_dim=64, ngf=32, ndf=32, g_norm="batch", d_norm="batch", batch_size=64,
@@ -42,6 +43,11 @@ PRESETS: dict[str, tuple[str, dict]] = {
                     activation="relu", lr_g=1e-3, lr_d=1e-3, r1_gamma=0.01, metrics_every=200)),
     "spiral": ("2D spiral: one long thin manifold.",
                dict(dataset="spiral", **{**_TOY_MLP, "g_hidden": 128, "d_hidden": 128}, lr_g=1e-3, lr_d=1e-3)),
+    "drawn": ("Your own 2D data, drawn in Setup → Data (here a smiley): 3x128 leaky-ReLU MLPs, lr decaying 10x "
+              "over 4k steps; about 90% of the samples on the drawing by step 4,000.",
+              dict(dataset="drawn", points=starter_points("smiley"), **{**_TOY_MLP, "g_hidden": 128,
+                   "d_hidden": 128, "depth": 3}, activation="leaky_relu", lr_g=1e-3, lr_d=1e-3,
+                   lr_decay_steps=4000, lr_final_factor=0.1)),
     "digits": ("scikit-learn's bundled 8x8 digits with MLPs: recognisable digits in about a minute on a laptop.",
                dict(dataset="digits", arch="mlp", z_dim=32, g_hidden=256, d_hidden=256, depth=2,
                     activation="leaky_relu", batch_size=64, lr_g=5e-4, lr_d=5e-4, beta1=0.5)),

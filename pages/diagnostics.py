@@ -3,6 +3,7 @@ import streamlit as st
 
 from ui.diagnostics_view import (coverage_figure, histogram_figure, memorisation, mode_counts,
                                  quality_metrics, stacked_reference)
+from ui.draw import drawing_fit_panel
 from ui.live import show_alerts
 from ui.runs import attached_run
 
@@ -15,6 +16,9 @@ def live_diagnostics():
     snap = run.snapshot(max_points=1000, visual=False)
     show_alerts(snap["alerts"])
     kind = snap["diag_kind"]
+    if kind is None and run.config.data.dataset == "drawn":
+        drawing_fit_panel(run)
+        return
     if kind is None:
         st.info("Live coverage diagnostics exist for the ring and grid mixtures (modes covered) and for digit "
                 "images (classes covered by the shipped classifier). This run's data has neither; its losses "

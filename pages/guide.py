@@ -73,6 +73,22 @@ st.markdown("""
   0.05–0.07 between steps 2,500 and 8,000. `ring8_collapse` folded the whole grid into a small sheet near one or two
   modes, which drifted around the ring. Its JS stayed at 0.58–0.66 and both KLs at 7–9 from step 2,400 to 8,100.
 
+### Draw your own data
+- **Setup → Data → Dataset *drawn*** opens a canvas (−4 to 4 on both axes): a click places a point, a drag draws
+  a stroke (a point every 0.1), with **Undo**, **Clear** and starter shapes (smiley, heart, GAN, three dots).
+  **Start new run** trains a new run on the drawing. Training picks drawn points at random and adds Gaussian
+  jitter (*Jitter std*, 0.05 by default), so every drawn point carries the same weight. Diagnostics shows
+  **On the drawing** (generated points within 3 jitter stds of a drawn point) and **Drawing covered** (drawn
+  points with a generated point that near). The `drawn` preset starts from the smiley. From the command line:
+  `python -m gan_core train --preset drawn --set "points=0,0;1,1;2,0"`.
+- *Try* (what counts is mass, not shape): on the default `ring8` run, choose *drawn*, click two single points
+  near the top corners and drag one long stroke across the bottom, then **Start new run** and **Start**. The
+  stroke holds about 33 points to the dots' one each, so the dots are about 6% of the data. In our runs
+  (3,000 steps, seeds 0–2) G covered the stroke and left both dots empty every time: missing them costs G
+  little. Then open Setup again (it shows the run's drawing), click each dot about 15 more
+  times (every click adds a point there) and start a new run: with the dots at half the data, G reached both in
+  two of three runs and one of them in the third.
+
 ### Upsampling
 - The **Upsampling** page writes a transposed convolution as the transpose of a convolution's matrix.
   *Try*: start from the lecture's 2×2 → 4×4 example and compare Cᵀ with the slide; then pick *kernel 3,

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gan_core.config import (FIELD_SECTION, LIVE_FIELDS, SECTIONS, Choice, Config, DataConfig, ModelConfig,
-                             Range, Text, TrainConfig, field_type)
+                             Points, Range, Text, TrainConfig, field_type)
 
-TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+TYPES = {"int": int, "float": float, "bool": bool, "str": str, "tuple": tuple}
 
 
 def _all_fields():
@@ -37,7 +37,7 @@ def _ids(rows):
 def test_introspection_found_the_rules():
     # guards the parametrization below against silently testing nothing
     assert len(RANGE_FIELDS) >= 25 and len(CHOICE_FIELDS) >= 8
-    assert all(isinstance(r, (Range, Choice, Text)) for *_, r in RULED)
+    assert all(isinstance(r, (Range, Choice, Text, Points)) for *_, r in RULED)
     assert {s for s, *_ in RULED} == set(SECTIONS)
 
 
@@ -80,6 +80,8 @@ def test_choice_field_rejects_unknown(sec, name, kind, rule):
     for good in rule.choices:
         if sec == "data" and good == "folder":
             obj = cls(**{name: "folder", "source_path" if name == "source" else "path": "somewhere"})
+        elif sec == "data" and good == "drawn":  # a drawing needs its points (tests/test_drawn.py)
+            obj = cls(**{name: "drawn", "points": ((0, 0), (1, 1), (2, 0))})
         else:
             obj = cls(**{name: good})
         assert getattr(obj, name) == good

@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from gan_core.config import points_text
 from gan_core.presets import PRESETS, preset_config
 
 FALLBACK_BASE = "http://localhost:8501/"
@@ -16,6 +17,8 @@ FALLBACK_BASE = "http://localhost:8501/"
 def _text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):  # drawn points: x1,y1;x2,y2;...
+        return points_text(value)
     return repr(value) if isinstance(value, float) else str(value)
 
 
@@ -45,6 +48,8 @@ def run_link(run) -> str:
 
 def link_panel(run) -> None:
     st.markdown("**Link to these settings**")
-    st.code(run_link(run), language=None, wrap_lines=True)
+    link = run_link(run)
+    st.code(link, language=None, wrap_lines=True, height=160 if len(link) > 600 else "content")  # a drawing's
+    # points make a long link: the box scrolls
     st.caption("Opening it builds a new run with fresh weights from these settings (preset + changes). "
                "Copy it with the icon at the right of the box.")

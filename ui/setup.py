@@ -21,6 +21,7 @@ from gan_core.data.limits import UploadLimits
 from gan_core.families import FAMILIES
 from gan_core.presets import PRESETS, preset_config
 from gan_core.run_loop import is_out_of_memory
+from ui import draw
 from ui.family_view import family_fields, family_title
 from ui.lecture import refuse
 from ui.runs import get_registry
@@ -47,6 +48,7 @@ def open_setup(run) -> None:
     if refuse():
         return
     _fill(run.config)
+    draw.load(run.config.data.points)  # unless the drawing here holds edits not trained on yet
     st.session_state["setup_preset"] = run.preset if run.preset in PRESETS else CUSTOM
     st.session_state.pop("_setup_error", None)
     st.session_state["_dialog"] = "setup"
@@ -55,7 +57,10 @@ def open_setup(run) -> None:
 def _preset_chosen() -> None:
     name = st.session_state.get("setup_preset")
     if name in PRESETS:
-        _fill(preset_config(name), keep=KEEP_ON_PRESET)
+        config = preset_config(name)
+        _fill(config, keep=KEEP_ON_PRESET)
+        if not draw.draft_points():  # like the data folder, a drawing stays (a starter shape replaces it)
+            draw.load(config.data.points, force=True)
 
 
 def _closed() -> None:
@@ -79,7 +84,10 @@ def _save_upload(upload) -> str:
 
 
 def _values() -> dict:
-    return {name: st.session_state[_key(name)] for name in Config().flat() if _key(name) in st.session_state}
+    v = {name: st.session_state[_key(name)] for name in Config().flat() if _key(name) in st.session_state}
+    drawn = "drawn" in (v.get("dataset"), v.get("source"))
+    v["points"] = draw.draft_points() if drawn else ()  # the canvas's drawing; other data keeps none
+    return v
 
 
 def _start_new_run(run) -> None:
@@ -105,6 +113,7 @@ def _start_new_run(run) -> None:
         bar.empty()
         return
     bar.empty()
+    draw.applied()
     st.session_state.pop("_setup_error", None)
     st.session_state.pop("_dialog", None)
     st.query_params["run"] = new.id
@@ -122,7 +131,7 @@ def setup_dialog(run) -> None:
     _dataset_hint(name)
     tabs = st.tabs(["Data", "Model", "Loss", "Training", "Import / export"])
     with tabs[0]:
-        _data_fields()
+        _data_fields(run)
     with tabs[1]:
         _model_fields()
     with tabs[2]:
@@ -158,9 +167,18 @@ def _dataset_hint(preset) -> None:
                 "model and settings; your data folder stays.", icon=":material/lightbulb:")
 
 
-def _data_fields() -> None:
-    c = st.columns(3)
-    c[0].selectbox("Dataset", DATASETS, key=_key("dataset"))
+def _data_fields(run) -> None:
+    dataset_help = "drawn: your own points, drawn on a canvas here (click for a point, drag for a stroke)."
+    if "drawn" in (st.session_state.get(_key("dataset")), st.session_state.get(_key("source"))):
+        top = draw.draw_panel(run.config.data.points)  # the canvas first, the dataset beside it
+        top.selectbox("Dataset", DATASETS, key=_key("dataset"), help=dataset_help)
+        c = st.columns(3)
+        c[0].number_input("Jitter std around each drawn point", 0.0, 0.5, step=0.01, key=_key("point_std"),
+                          format="%.3f", help="data.point_std: the std of the Gaussian noise added to a drawn "
+                                              "point each time it is sampled; 0 = exactly the drawn points.")
+    else:
+        c = st.columns(3)
+        c[0].selectbox("Dataset", DATASETS, key=_key("dataset"), help=dataset_help)
     c[1].number_input("Image size (0 = native)", 0, 128, key=_key("image_size"),
                       help=f"DCGAN needs one of {list(DCGAN_SIZES)}.")
     c[2].selectbox("Channels (0 = native)", (0, 1, 3), key=_key("channels"))
@@ -268,6 +286,7 @@ def _load_json() -> None:
         st.session_state["_setup_error"] = f"{upload.name}: {exc}"
         return
     _fill(config)
+    draw.load(config.data.points, force=True, edited=bool(config.data.points))
     st.session_state["setup_preset"] = CUSTOM
     st.session_state.pop("_setup_error", None)
     st.session_state["_setup_loaded"] = f"Loaded {upload.name}: check the tabs, then press Start new run."

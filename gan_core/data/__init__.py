@@ -13,7 +13,7 @@ from .toy import ToyDataset, load_toy
 def load_dataset(cfg: DataConfig, progress: Optional[Callable[[str, float], None]] = None):
     """Toy datasets need nothing; image sets are read (or downloaded) and scaled to [-1, 1]."""
     if cfg.is_toy:
-        return load_toy(cfg.dataset)
+        return load_toy(cfg.dataset, cfg.points, cfg.point_std)
     from .images import load_images  # imported lazily: PIL/sklearn are not needed for toy runs
     return load_images(cfg, progress)
 

@@ -1,4 +1,5 @@
-"""Toy 1D/2D distributions sampled on the fly (no files): gauss1d, line, quadratic, ring8, grid25, spiral.
+"""Toy 1D/2D distributions sampled on the fly (no files): gauss1d, line, quadratic, ring8, grid25, spiral,
+and drawn (your own points: gan_core.data.drawn).
 
 Mixtures follow the VEEGAN/PacGAN protocol (see DESIGN.md): ring8 = 8 Gaussians of std 0.02 on a circle
 of radius 2 at angles 2*pi*i/8; grid25 = 25 Gaussians of std 0.05 at (-4+2i, -4+2j).
@@ -84,7 +85,11 @@ TOY = {
 }
 
 
-def load_toy(name: str) -> ToyDataset:
+def load_toy(name: str, points=(), point_std: float = 0.05) -> ToyDataset:
+    """A toy dataset by name; "drawn" is made of ``points`` with jitter ``point_std`` (data.points/point_std)."""
+    if name == "drawn":
+        from .drawn import drawn_dataset
+        return drawn_dataset(points, point_std)
     if name not in TOY:
-        raise ValueError(f"unknown toy dataset {name!r}; choices: {list(TOY)}")
+        raise ValueError(f"unknown toy dataset {name!r}; choices: {list(TOY) + ['drawn']}")
     return TOY[name]()
