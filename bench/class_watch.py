@@ -110,9 +110,9 @@ def watch(url: str, query: str, n: int, seconds: float, presenter) -> dict:
     for t in threads:
         t.start()
     time.sleep(3.0)  # every session has loaded its page
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     speed = rate(presenter, seconds)
-    t1 = time.monotonic()
+    t1, cpu1 = time.monotonic(), time.process_time()
     stop.set()
     for t in threads:
         t.join(10)
@@ -124,7 +124,8 @@ def watch(url: str, query: str, n: int, seconds: float, presenter) -> dict:
         gaps_median.append(float(np.median(gaps)))
         w.close()
     return {"sessions": n, "steps_per_s": round(speed, 1), "median_gap_s": round(float(np.median(gaps_median)), 2),
-            "worst_p95_gap_s": round(max(gaps_p95), 2)}
+            "worst_p95_gap_s": round(max(gaps_p95), 2),
+            "bench_client_cpu": round((cpu1 - cpu0) / (t1 - t0), 2)}  # cores this process used: the same machine
 
 
 def main() -> int:
@@ -156,7 +157,8 @@ def main() -> int:
             row["ratio"] = round(row["steps_per_s"] / alone, 3) if alone else None
             rows.append(row)
             print(f"{n:>3} sessions: {row['steps_per_s']:.0f} it/s ({100 * (row['ratio'] or 0):.0f}%) · new step "
-                  f"every {row['median_gap_s']:.2f} s (median) · worst session p95 gap {row['worst_p95_gap_s']:.2f} s",
+                  f"every {row['median_gap_s']:.2f} s (median) · worst session p95 gap {row['worst_p95_gap_s']:.2f} s · "
+                  f"the clients used {row['bench_client_cpu']:.2f} cores",
                   file=sys.stderr, flush=True)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -9,12 +9,13 @@ the fragment asks for a full rerun, so the control bar and the widgets outside i
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import streamlit as st
 
 from gan_core.losses import LOSSES
-from ui import charts, guard, live_charts
+from ui import charts, guard, live_charts, payload
 from ui.controls import control_signature, rollback_button
 from ui.family_view import family_charts
 from ui.layout import look
@@ -26,6 +27,8 @@ from ui.text import plain
 
 LIVE_POINTS = 600  # points per curve sent to the browser each refresh
 FAST_SECONDS, SLOW_SECONDS = 0.5, 2.0  # refresh while training / while ready, paused or stopped
+VIEWER_SECONDS = 0.8  # lecture-mode viewers of a fast run (a class of 30 costs the server a core at 0.5 s)
+NARRATED_RATE = 2.0  # at this many steps/s or fewer the model strip narrates: every viewer refreshes fast
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -44,7 +47,12 @@ def live_panel(run) -> None:
     """The live panel: redrawn twice a second while the run trains, every 2 s otherwise (an idle page
     then costs the browser a fifth of the CPU; measured in docs/BENCHMARKS.md)."""
     st.session_state["_drawn_controls"] = control_signature(run)
-    (_live_fast if run.state == "running" else _live_slow)(run.id)
+    if run.state != "running":
+        _live_slow(run.id)
+    elif can_control() or 0 < run.max_rate <= NARRATED_RATE:  # the presenter, or a narrated slow run
+        _live_fast(run.id)
+    else:  # a lecture-mode viewer of a fast run: a new step every 0.8 s, and room for 30 more of them
+        _live_viewer(run.id)
 
 
 @st.fragment(run_every=FAST_SECONDS)
@@ -57,14 +65,34 @@ def _live_slow(run_id: str) -> None:
     _panel(run_id)
 
 
+@st.fragment(run_every=VIEWER_SECONDS)
+def _live_viewer(run_id: str) -> None:
+    _panel(run_id)
+
+
+VIEWER_LANE = threading.Semaphore(1)  # lecture-mode viewers draw the panel one at a time (see _panel)
+
+
 def _panel(run_id: str) -> None:
-    guard.lower_viewer_priority(not can_control())  # a fragment run has a thread of its own
+    viewer = not can_control()
+    guard.lower_viewer_priority(viewer)  # a fragment run has a thread of its own
+    if not viewer:
+        _draw_panel(run_id)
+        return
+    # Python runs one thread at a time (the GIL): with 30 viewers' threads ready to draw, the training thread
+    # would get a thirtieth of it. Queued here, blocked threads hold nothing and training keeps a fair share;
+    # the shared payload (ui/payload.py) makes each of these draws cheap.
+    with VIEWER_LANE:
+        _draw_panel(run_id)
+
+
+def _draw_panel(run_id: str) -> None:
     run = get_registry().get(run_id)
     if run is None or get_registry().successor(run_id) is not None:
         st.rerun(scope="app")  # removed or replaced (Reset, a new run in another tab): reattach
     if st.session_state.get("_drawn_controls") != control_signature(run):
         st.rerun(scope="app")  # state or settings changed: redraw the control bar and widgets too
-    draw_snapshot(run.snapshot(max_points=LIVE_POINTS), run)
+    draw_snapshot(payload.snapshot(run, LIVE_POINTS), run)
 
 
 def draw_snapshot(snap: dict, run=None) -> None:
@@ -100,14 +128,18 @@ def draw_snapshot(snap: dict, run=None) -> None:
     with right:
         history = snap["history"]
         if len(history["step"]):
-            spec = live_charts.training_spec(output, sizes, loss_range=live_charts.loss_domain(history))
-            spec["datasets"] = {"train": live_charts.training_data(history)}
+            spec = payload.chart(("train", output, sizes, payload.digest(history)),
+                                 lambda: live_charts.training_spec(output, sizes,
+                                                                   loss_range=live_charts.loss_domain(history)),
+                                 lambda: {"train": live_charts.training_data(history)})
             st.vega_lite_chart(spec, key="train_chart", width="content")
         else:
             st.info("Press **Start** (or **Step**) to train; the loss and accuracy curves appear here.")
     if snap["has_modes"] and len(snap["evals"]["step"]):
-        spec = live_charts.modes_spec(snap["n_modes"], sizes)
-        spec["datasets"] = {"modes": live_charts.modes_data(snap["evals"])}
+        evals = snap["evals"]
+        spec = payload.chart(("modes", snap["n_modes"], sizes, payload.digest(evals)),
+                             lambda: live_charts.modes_spec(snap["n_modes"], sizes),
+                             lambda: {"modes": live_charts.modes_data(evals)})
         st.vega_lite_chart(spec, key="modes_chart", width="content")
     family_charts(snap, sizes)
     _schedule_caption(snap)
@@ -159,17 +191,22 @@ def _draw_visual(snap: dict, sizes) -> None:
                 + charts.outside_note(visual.get("outside", 0), total if visual["kind"] != "images" else 0))
     if visual["kind"] == "images":
         side = sizes.picture_px - 25  # a grid needs room for its caption only (a plot: axes and legend too)
-        grid = charts.upscale(visual["grid"], side)
+
+        def grid_png():
+            grid = charts.upscale(visual["grid"], side)
+            return payload.png(grid), min(grid.shape[1], side)
+        image, width = payload.SHARED.get(("grid", side, payload.digest(visual["grid"])), grid_png)
         caption = ("Rows in threes: fixed domain-A images, G_AB's translations into B, and G_BA's way back "
                    "(A → B → A)" if visual.get("strip") else
                    "64 fixed noise vectors: the same z every refresh, so you watch G change")
-        st.image(grid, caption=caption, width=min(grid.shape[1], side))
+        st.image(image, caption=caption, width=width)
         return
     if visual["kind"] == "2d":
-        spec, data = live_charts.space_spec(visual, sizes), live_charts.space_data(visual)
+        make_spec, make_data = live_charts.space_spec, live_charts.space_data
     else:
-        spec, data = live_charts.line_1d_spec(visual, sizes), live_charts.line_1d_data(visual)
-    spec["datasets"] = data
+        make_spec, make_data = live_charts.line_1d_spec, live_charts.line_1d_data
+    spec = payload.chart(("space", sizes, payload.digest(visual)), lambda: make_spec(visual, sizes),
+                         lambda: make_data(visual))
     st.vega_lite_chart(spec, key="space_chart", width="content")
     if visual["kind"] == "2d":
         st.caption(charts.MAP_NOTE if visual.get("arrow_map") else charts.SPACE_NOTE[visual["output"]])
