@@ -40,9 +40,10 @@ page = st.navigation([
     st.Page("pages/runs.py", title="Runs", icon=":material/list_alt:"),
     st.Page("pages/guide.py", title="Guide", icon=":material/menu_book:"),
 ], position="top")
-if st.query_params.get("watch") and page.url_path != WATCH.url_path:  # ?watch=NAME: a run trained elsewhere
+on_watch = page is WATCH  # (not by url_path: in bare mode, a spawned worker re-running this file, it is missing)
+if st.query_params.get("watch") and not on_watch:  # ?watch=NAME: a run trained elsewhere
     st.switch_page(WATCH, query_params=dict(st.query_params))
 apply_css()
 run = attached_run()
-status_line(run.id, train_page=page.url_path == TRAIN.url_path, show_run=page.url_path != WATCH.url_path)
+status_line(run.id, train_page=page.url_path == TRAIN.url_path, show_run=not on_watch)
 page.run()

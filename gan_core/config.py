@@ -385,7 +385,10 @@ class Config:
             raise ValueError("model.mbstd needs a classifying D; BEGAN's D is an autoencoder")
 
     def to_dict(self) -> dict:
-        return {sec: dataclasses.asdict(getattr(self, sec)) for sec in SECTIONS}
+        """Plain JSON-shaped values (the drawn points as lists of [x, y]), what config.json holds."""
+        out = {sec: dataclasses.asdict(getattr(self, sec)) for sec in SECTIONS}
+        out["data"]["points"] = [list(p) for p in out["data"]["points"]]
+        return out
 
     def flat(self) -> dict:
         return {k: v for sec in SECTIONS for k, v in dataclasses.asdict(getattr(self, sec)).items()}

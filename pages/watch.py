@@ -1,5 +1,7 @@
 """Watch: a run that trains in another process or on another machine (`python -m gan_core train --out DIR`),
 drawn live and read-only from the folder it writes; Take over loads its newest checkpoint as a local run."""
+from pathlib import Path
+
 import streamlit as st
 
 from gan_core.live_folder import LiveFolder
@@ -11,11 +13,11 @@ st.title("Watch a run")
 folder = pick_folder()
 if folder is None:
     st.stop()
-actions(folder)
 
 
 @st.fragment(run_every=1.0)
 def watched(path: str) -> None:
+    actions(Path(path))  # Take over is enabled as soon as the trainer wrote a checkpoint
     try:
         snap = LiveFolder(path).read(max_points=LIVE_POINTS)
     except (FileNotFoundError, ValueError) as exc:

@@ -47,6 +47,24 @@ def text(page) -> str:
     return page.locator("[data-testid='stMain']").inner_text()
 
 
+def press_until(page, name: str, done, what: str, tries: int = 4) -> None:
+    """Click a button until ``done()``: the live fragments redraw every second, and a click that lands while
+    its button is being replaced is lost (a person clicks again too)."""
+    for _ in range(tries):
+        b = button(page, name)
+        if b.count() == 1:
+            try:
+                b.click(timeout=5_000)
+            except Exception:  # noqa: BLE001  (replaced under the mouse: try again)
+                pass
+        try:
+            poll(done, 6, what)
+            return
+        except BaseException:  # noqa: BLE001  (pytest's fail is a BaseException)
+            continue
+    poll(done, 1, what)
+
+
 def test_a_class_round_with_a_presenter_and_two_viewers(lecture, browser):
     url, root = lecture
     contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(3)]
@@ -79,10 +97,8 @@ def test_a_class_round_with_a_presenter_and_two_viewers(lecture, browser):
             poll(lambda: f"Image {i + 1} of 10" in text(v1) and button(v1, "Real").count() == 1, 30, "the ballot")
             if i:  # from the second image on, the ballot also carries the score so far: compare like with like
                 doms.setdefault(truth, ballot_dom(v1))
-            button(v1, "Real").click()
-            poll(lambda: "You said real" in text(v1), 20, "v1's vote to be taken")
-            button(v2, "Fake").click()
-            poll(lambda: "You said fake" in text(v2), 20, "v2's vote to be taken")
+            press_until(v1, "Real", lambda: "You said real" in text(v1), "v1's vote to be taken")
+            press_until(v2, "Fake", lambda: "You said fake" in text(v2), "v2's vote to be taken")
             if i == 0:  # a refresh is a new session of the same browser: it does not vote again
                 v2.reload()
                 v2.wait_for_selector(CONNECTED)
@@ -90,7 +106,7 @@ def test_a_class_round_with_a_presenter_and_two_viewers(lecture, browser):
                 assert button(v2, "Fake").count() == 0 and "You said fake" in text(v2)
             poll(lambda: presenter.evaluate(METRIC_JS, "Votes") == "2", 20, "the presenter to count 2 votes")
             assert "said real" not in text(presenter)  # nothing projected before the reveal
-            button(presenter, "Reveal").click()
+            press_until(presenter, "Reveal", lambda: "It was" in text(presenter), "the reveal")
             kind = "real" if truth == "real" else "generated"
             fooled = "50%"  # one viewer said real, one fake: one of the two was wrong, whatever the truth
             poll(lambda: f"It was {kind}: 1 said real, 1 said fake — {fooled} of the class was fooled" in text(presenter),
@@ -102,14 +118,13 @@ def test_a_class_round_with_a_presenter_and_two_viewers(lecture, browser):
             assert sorted(votes[meta_of(root, rid)["items"][i]["id"]].values()) == ["fake", "real"]
             if len(doms) == 2:
                 break
-            button(presenter, "Next image").click()
-            poll(lambda: f"Image {i + 2} of 10" in text(presenter), 20, "the next image")
+            press_until(presenter, "Next image", lambda: f"Image {i + 2} of 10" in text(presenter), "the next image")
         assert set(doms) == {"real", "fake"}
         assert doms["real"] == doms["fake"], "a viewer's ballot differs between a real and a generated image:\n" + \
             "\n".join(difflib.unified_diff(doms["real"].split(">"), doms["fake"].split(">"), lineterm="", n=1))
 
-        button(presenter, "End the round now").click()
-        poll(lambda: "Last class round" in text(presenter), 30, "the presenter's results")
+        press_until(presenter, "End the round now", lambda: "Last class round" in text(presenter),
+                    "the presenter's results")
         poll(lambda: "The class round is over" in text(v1), 30, "the viewers' end of round")
         shown = meta_of(root, rid)["current"] + 1
         assert f"Class error rate (HYPE∞) over {shown} revealed image(s): 50%" in text(presenter)
