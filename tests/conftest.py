@@ -38,3 +38,14 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """AppTest leaves app.py installed as ``sys.modules['__main__']``; a process pool started later with
+    "spawn" would then re-run app.py in every worker (slow, and in bare mode). Put pytest's back."""
+    import sys
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main

@@ -38,7 +38,8 @@ def test_the_browser_watches_a_cli_run_and_takes_it_over(server, browser, tmp_pa
             poll(lambda: f"Watching {name}" in main_text(page), 30, "the Watch page")
             first = poll(lambda: watched_step(page), 30, "the watched Step")
             poll(lambda: (watched_step(page) or 0) > first + 100, 30, "the watched Step to climb")
-            assert "running" in main_text(page) and "Data space at step" in main_text(page)
+            poll(lambda: "· running ·" in main_text(page) and "Data space at step" in main_text(page), 20,
+                 "the watched run's state and picture")
             assert button(page, "Start").count() == 0  # nothing here trains or changes the run
             poll(lambda: (out / "checkpoint.safetensors").is_file(), 60, "an autosave")
             os.kill(proc.pid, signal.SIGKILL)
