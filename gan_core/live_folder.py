@@ -35,6 +35,7 @@ FORMAT = 1
 STATUS_SECONDS = 1.0
 VISUAL_SECONDS = 3.0
 STALE_SECONDS = 10.0  # no heartbeat for this long while "running": the trainer is gone (killed, machine down)
+STALE_ENV = "GAN_PLAYGROUND_LIVE_STALE_S"  # another limit (tests use a short one)
 STATUS_KEYS = ("id", "state", "message", "step", "config", "config_version", "device", "latest", "elapsed",
                "lr_factor", "noise_std", "has_modes", "n_modes", "diag_kind", "n_classes", "class_hist", "alerts",
                "diverged_at", "path", "saved_step", "saved_at", "preset", "max_rate", "pause_at")
@@ -208,7 +209,7 @@ class LiveFolder:
         from .health import Alert
         snap["alerts"] = [Alert(**a) for a in s.get("alerts") or [] if isinstance(a, dict)]
         snap["heartbeat_age"] = age
-        snap["live"] = s.get("state") == "running" and age < STALE_SECONDS
+        snap["live"] = s.get("state") == "running" and age < float(os.environ.get(STALE_ENV) or STALE_SECONDS)
         if s.get("state") == "running" and not snap["live"]:
             snap["state"] = "stopped"
             snap["message"] = (f"The trainer (pid {s.get('pid')} on {s.get('host')}) stopped writing {age:.0f} s ago "

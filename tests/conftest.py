@@ -7,6 +7,7 @@ import pytest
 
 _RUNS = tempfile.mkdtemp(prefix="gan-playground-test-runs-")
 os.environ["GAN_PLAYGROUND_RUNS"] = _RUNS
+os.environ["GAN_PLAYGROUND_LIVE_STALE_S"] = "4"  # a killed trainer of a watched folder is noticed sooner
 os.environ.pop("GAN_PLAYGROUND_PRESENTER_TOKEN", None)  # lecture mode only where a test turns it on
 
 
