@@ -30,7 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from viewer_starvation import TOKEN, free_port, rate  # noqa: E402
+from viewer_starvation import free_port, rate, start_presenter  # noqa: E402
 from viewer_starvation import start_server as starvation_server  # noqa: E402
 from ws_client import ForwardMsg, ProtocolClient  # noqa: E402
 
@@ -128,17 +128,7 @@ def main() -> int:
     proc = start_server(port, Path(tempfile.mkdtemp(prefix="class-watch-runs-")))
     rows = []
     try:
-        presenter = ProtocolClient(url, timeout=120)
-        presenter.rerun()
-        presenter.wait_finished()
-        presenter.sign_in(TOKEN)
-        presenter.query = f"preset={args.preset}"
-        presenter.rerun(query=presenter.query)
-        presenter.wait_finished()
-        rid = next(t.split("`")[1] for t in reversed(presenter.texts()) if "· run `" in t)
-        presenter.query = f"run={rid}"
-        presenter.click("btn_start", presenter.query)
-        time.sleep(3)
+        presenter, rid = start_presenter(url, args.preset, timeout=120)
         alone = rate(presenter, args.seconds)
         print(f"nobody watching: {alone:.0f} it/s", file=sys.stderr, flush=True)
         for n in (int(x) for x in args.sessions.split(",")):

@@ -54,6 +54,23 @@ def start_server(port: int, runs: Path, extra_env: dict | None = None) -> subpro
     raise RuntimeError("the app did not start")
 
 
+def start_presenter(url: str, preset: str, timeout: float = 60) -> tuple[ProtocolClient, str]:
+    """A presenter session that signed in, opened a run of ``preset`` and started it (3 s of warm-up);
+    returns it (its ``query`` names the run) and the run id."""
+    presenter = ProtocolClient(url, timeout=timeout)
+    presenter.rerun()
+    presenter.wait_finished()
+    presenter.sign_in(TOKEN)
+    presenter.query = f"preset={preset}"
+    presenter.rerun(query=presenter.query)
+    presenter.wait_finished()
+    rid = next(t.split("`")[1] for t in reversed(presenter.texts()) if "· run `" in t)
+    presenter.query = f"run={rid}"
+    presenter.click("btn_start", presenter.query)
+    time.sleep(3)  # warm up
+    return presenter, rid
+
+
 def rate(presenter: ProtocolClient, seconds: float) -> float:
     """Steps/s of the presenter's run over ``seconds`` (from the Step metric sent after each rerun)."""
     def step():
@@ -99,17 +116,7 @@ def main() -> int:
     url = f"http://localhost:{port}"
     proc = start_server(port, Path(tempfile.mkdtemp(prefix="starvation-runs-")))
     try:
-        presenter = ProtocolClient(url, timeout=60)
-        presenter.rerun()
-        presenter.wait_finished()
-        presenter.sign_in(TOKEN)
-        presenter.query = f"preset={args.preset}"
-        presenter.rerun(query=presenter.query)
-        presenter.wait_finished()
-        rid = next(t.split("`")[1] for t in reversed(presenter.texts()) if "· run `" in t)
-        presenter.query = f"run={rid}"
-        presenter.click("btn_start", presenter.query)
-        time.sleep(3)  # warm up
+        presenter, _ = start_presenter(url, args.preset)
         before = rate(presenter, args.seconds)
         stop, counts = threading.Event(), []
         threads = [threading.Thread(target=attack, args=(url, stop, counts, args.rate), daemon=True) for _ in range(args.clients)]

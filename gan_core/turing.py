@@ -18,7 +18,6 @@ No Streamlit here: ``ui/turing_view.py`` draws it.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import secrets
@@ -143,11 +142,6 @@ def score(truths: list, answers: list) -> dict:
             "real_error": missed / (n - n_fake) if n - n_fake else float("nan")}
 
 
-def png_bytes(image: np.ndarray) -> bytes:
-    from PIL import Image
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _read_png(path: Path) -> np.ndarray:
@@ -178,6 +172,7 @@ class ClassRound:
     @classmethod
     def create(cls, run_folder: Path, items: list[Item], step: int, run_id: str) -> "ClassRound":
         from .checkpoint import atomic_write
+        from .viz import png_bytes
         round_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         folder = Path(run_folder) / TURING_DIR / round_id
         for it in items:

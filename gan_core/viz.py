@@ -117,6 +117,16 @@ def visual_translation(tr, n: int = 16, per_row: int = 8) -> dict:
             "rows": ("A", "A → B", "A → B → A")}
 
 
+def png_bytes(image: np.ndarray) -> bytes:
+    """A uint8 image (H, W) or (H, W, 3) as PNG bytes."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def make_visual(tr) -> dict:
     """The picture for the trainer's data kind."""
     if tr.is_image:

@@ -15,6 +15,7 @@ import time
 import streamlit as st
 
 from gan_core.losses import LOSSES
+from gan_core.viz import png_bytes
 from ui import charts, guard, live_charts, payload
 from ui.controls import control_signature, rollback_button
 from ui.family_view import family_charts
@@ -194,7 +195,7 @@ def _draw_visual(snap: dict, sizes) -> None:
 
         def grid_png():
             grid = charts.upscale(visual["grid"], side)
-            return payload.png(grid), min(grid.shape[1], side)
+            return png_bytes(grid), min(grid.shape[1], side)
         image, width = payload.SHARED.get(("grid", side, payload.digest(visual["grid"])), grid_png)
         caption = ("Rows in threes: fixed domain-A images, G_AB's translations into B, and G_BA's way back "
                    "(A → B → A)" if visual.get("strip") else

@@ -70,16 +70,6 @@ def arrow(df) -> bytes:
     return dataframe_util.convert_anything_to_arrow_bytes(df)
 
 
-def png(image) -> bytes:
-    """A uint8 image as PNG bytes (st.image passes bytes through without encoding again)."""
-    import io
-
-    from PIL import Image
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def chart(key, build_spec: Callable, datasets: Callable) -> dict:
     """A Vega-Lite spec with its datasets as Arrow bytes, shared by ``key``; a fresh top-level copy each call
     (Streamlit moves the datasets out of the dict it is given)."""
