@@ -89,3 +89,12 @@ def test_a_viewer_watches_but_cannot_take_over_or_read_other_paths(written, monk
     at.button(key="watch_take_over").click()  # forced, as a crafted message could
     rendered(at)
     assert {r.id for r in get_registry().runs()} == before and "elsewhere" not in before
+
+
+def test_with_no_live_folder_the_page_says_how_to_make_one(clean_registry, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("GAN_PLAYGROUND_RUNS", str(tmp_path))
+    at = new_session()
+    at.switch_page("pages/watch.py")
+    rendered(at)
+    assert any("python -m gan_core train" in i.value and "--out" in i.value for i in at.info)
+    assert at.selectbox(key="watch_pick").options == ["other path…"]  # the local user may still give a path

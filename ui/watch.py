@@ -54,14 +54,16 @@ def pick_folder() -> Optional[Path]:
                      "there, e.g. the NAME of `--out runs/NAME`).", icon=":material/folder_off:")
             return None
         return folder
-    options = [p.name for p in live_folders()] + ([OTHER] if can_control() else [])
+    found = live_folders()
+    if not found:
+        st.info(f"No run folder under {runs_dir()}/ is being written. Start a training run in another terminal "
+                f"or on a server, e.g. `python -m gan_core train --preset mnist --steps 20000 --out "
+                f"{runs_dir()}/server-mnist`, and it appears here.", icon=":material/terminal:")
+    options = [p.name for p in found] + ([OTHER] if can_control() else [])
     choice = st.selectbox("Run folder", options, key="watch_pick", index=None if not options else 0,
                           placeholder="no live run folder yet",
                           help=f"Folders under {runs_dir()}/ that `python -m gan_core train --out` is writing.")
     if choice is None:
-        st.info(f"No run folder under {runs_dir()}/ is being written. Start a training run in another terminal "
-                f"or on a server, e.g. `python -m gan_core train --preset mnist --steps 20000 --out "
-                f"{runs_dir()}/server-mnist`, and it appears here.", icon=":material/terminal:")
         return None
     if choice == OTHER:
         path = st.text_input("Folder", key="watch_path", placeholder="/path/to/DIR given to --out")
