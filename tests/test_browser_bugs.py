@@ -102,7 +102,10 @@ def test_starting_a_run_pauses_the_others(server, browser):  # noqa: F811
         poll(lambda: "paused" in row.inner_text(), 20, "run a listed as paused")
         assert b in main_text(second)
         nav(second, "Train")
+        # the Runs page's own per-row Pause buttons stay on screen until the Train page has drawn
+        poll(lambda: second.evaluate(METRIC_JS, "State") == "running", 20, "the Train page of run b")
         button(second, "Pause").click()
+        poll(lambda: second.evaluate(METRIC_JS, "State") == "paused", 20, "run b paused")
     finally:
         context.close()
 
