@@ -134,6 +134,46 @@ def _tick(live, final: bool = False) -> None:
         print(f"warning: live files in {live.dir} not written: {exc}", file=sys.stderr, flush=True)
 
 
+class Terminated(Exception):
+    """torchrun asked this process to stop (SIGTERM): another process of the run failed."""
+
+
+def _terminated() -> None:
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the save that follows must not be interrupted
+    raise Terminated()
+
+
+def _join_torchrun(args, cfg):
+    """Under torchrun with more than one process: join the process group (gan_core.distributed)."""
+    import os
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    from . import distributed
+    device = args.device or (cfg.train.device if cfg is not None else None)
+    if device is None:
+        from .checkpoint import CheckpointError, load_checkpoint
+        try:
+            device = load_checkpoint(args.resume).config.train.device
+        except (CheckpointError, OSError) as exc:
+            raise CliError(str(exc)) from None
+    try:
+        return distributed.from_env(device)
+    except (RuntimeError, ValueError) as exc:
+        raise CliError(f"torchrun: cannot join the other processes: {exc}") from None
+
+
+def _rescued(run, out) -> str:
+    """Save a data-parallel run that lost a process (its weights are those of the last finished step)."""
+    if not out or (run._thread is not None and run._thread.is_alive()) or not run.step:
+        return ""
+    try:
+        run.save(out)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return f" (saving to {out} failed too: {exc})"
+    return f"; saved step {run.step:,} to {out} (--resume {out} continues it)"
+
+
 def cmd_train(args) -> int:
     from .run import Run
 
@@ -143,12 +183,19 @@ def cmd_train(args) -> int:
                  if v is not None}
     if sum(x is not None for x in (args.preset, args.config, args.resume)) != 1:
         raise CliError("give exactly one of --preset NAME, --config FILE or --resume DIR")
+    cfg = None
+    if not args.resume:
+        cfg = _config_from_file(args.config) if args.config else preset_config(args.preset)
+        cfg = cfg.replace(**overrides).with_overrides(args.overrides)
+    ctx = _join_torchrun(args, cfg)
+    if ctx is not None and not ctx.is_main:  # rank 0 alone reports and writes the run folder
+        args.quiet, args.out = True, None
     if args.resume:
         run = _resumed(args, overrides)
         cfg = run.config
+        if ctx is not None:
+            ctx.reseed(run.trainer)  # the checkpoint restored rank 0's random stream in every process
     else:
-        cfg = _config_from_file(args.config) if args.config else preset_config(args.preset)
-        cfg = cfg.replace(**overrides).with_overrides(args.overrides)
         run = Run(cfg, progress=_progress(args.quiet), preset=args.preset)
     run.autosave_dir = args.out  # long runs autosave there every train.autosave_minutes
     start_step = run.step
@@ -161,9 +208,12 @@ def cmd_train(args) -> int:
         except OSError as exc:
             raise CliError(f"--out {args.out}: cannot write there: {exc}") from None
     t0 = time.perf_counter()
+    if ctx is not None:  # torchrun stops the others when one process fails: end cleanly, saving what we have
+        from .distributed import on_terminate
+        on_terminate(_terminated)
     run.start()
     last_print = t0
-    seen, autosave_error = "", None
+    seen, autosave_error, terminated = "", None, False
     try:
         while run.state == "running":
             time.sleep(0.05)
@@ -180,18 +230,25 @@ def cmd_train(args) -> int:
                 print(f"step {run.step}/{start_step + args.steps}  d_loss {last['d_loss']:.3f}  "
                       f"g_loss {last['g_loss']:.3f}  {last['steps_per_s']:.0f} it/s", file=sys.stderr, flush=True)
                 last_print = time.perf_counter()
+    except Terminated:
+        terminated = True
     finally:
-        run.stop(timeout=None)
+        run.stop(timeout=10.0 if terminated else None)  # a step stuck on a dead peer must not hold us
         if live is not None:
             _tick(live, final=True)
     seconds = time.perf_counter() - t0
-    if run.state == "error":
-        raise CliError(run.message)
+    if terminated or run.state == "error":
+        why = run.message if run.state == "error" else "stopped by torchrun: another process of this run failed"
+        raise CliError(why + _rescued(run, args.out if ctx is not None else None))
+    if ctx is not None and not ctx.is_main:
+        return 0 if run.state == "finished" else 1
     snap = run.snapshot(visual=False)
     result = {"preset": args.preset or args.config or args.resume, "steps": run.step - start_step, "seconds": round(seconds, 3),
               "device": snap["device"], "state": snap["state"]}
     result.update({k: v for k, v in snap["latest"].items() if k not in ("time",)})
     result["step"] = run.step
+    if ctx is not None:
+        result["processes"] = ctx.world
     result["steps_per_s"] = (run.step - start_step) / snap["elapsed"] if snap["elapsed"] > 0 else None
     result["samples_per_s"] = result["steps_per_s"] and result["steps_per_s"] * cfg.train.batch_size
     if snap["diag_kind"] is not None:

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
-from . import budget
+from . import budget, distributed
 from .config import Config
 from .data import load_dataset
 from .families import get_family
@@ -114,6 +114,7 @@ class Trainer:
         self._zero = torch.zeros(1, device=self.device)
         self._acc_flip = torch.tensor([0.0, 1.0], device=self.device)
         self.step_count = 0
+        self.dist = None  # a data-parallel run's gan_core.distributed.Context (torchrun), set by attach
         self._d_updates = 0  # counts D updates, for lazy R1
         if self.source is None:
             self.viz_z = torch.randn(512, cfg.model.z_dim, generator=self.eval_gen, device=self.device)
@@ -126,11 +127,14 @@ class Trainer:
         self.fixed_z = self.viz_z[:64]  # the sample grid's inputs: the same vectors for the whole run
         self.fixed_y = (torch.arange(64, device=self.device) % self.num_classes) if self.num_classes else None
         self.apply_config(cfg)
+        ctx = distributed.active()
+        if ctx is not None:  # under torchrun: this process's shard, seed and DDP-wrapped networks
+            ctx.attach(self)
 
     # ---- configuration ---------------------------------------------------------------------------------
     def apply_config(self, cfg: Config) -> None:
         """Adopt changed live hyperparameters (learning rates, loss, penalties...) from the next step on."""
-        self.cfg = cfg
+        self.cfg = self.dist.local_config(cfg) if self.dist is not None else cfg
         self.loss = get_loss(cfg.loss.loss)  # families that have their own loss (BEGAN) ignore it
         t = cfg.train
         for opt, lr in ((self.opt_g, t.lr_g), (self.opt_d, t.lr_d)):
@@ -182,12 +186,28 @@ class Trainer:
         self.update_lr()
         parts: dict = {}  # metric groups as 1-D tensors, concatenated once at the end
         self._updates.clear()
-        self.family.step(self, which, parts)
+        if self.dist is None:
+            self.family.step(self, which, parts)
+        else:
+            self._step_distributed(which, parts)
         self.last_updates = tuple(self._updates)
         self.step_count += 1
         losses = torch.cat([parts[k] for k in ("d_losses", "g_loss") if k in parts])
         parts["finite"] = torch.isfinite(losses).all().float().view(1)
-        return torch.cat([parts[name] if name in parts else self._nan[n] for name, n in self.metric_groups])
+        values = torch.cat([parts[name] if name in parts else self._nan[n] for name, n in self.metric_groups])
+        return values if self.dist is None else self.dist.mean(values)
+
+    def _step_distributed(self, which: str, parts: dict) -> None:
+        """The family's step with G and D called through DDP (gradients averaged over the processes)."""
+        self.G, self.D = self.routed
+        try:
+            self.family.step(self, which, parts)
+        except RuntimeError as exc:
+            if not distributed.is_lost_peer(exc):
+                raise
+            raise self.dist.lost(exc) from exc
+        finally:
+            self.G, self.D = self.nets["G"], self.nets["D"]
 
     # ---- sampling (no effect on the training RNG) ------------------------------------------------------
     @torch.no_grad()

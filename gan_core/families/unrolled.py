@@ -26,9 +26,9 @@ def _adam_state(opt, p):
 def unrolled_critic(tr, fake, d_y):
     """(G's scores under D unrolled k steps, no features); plain D when k = 0."""
     k = tr.cfg.train.unroll_steps
-    D = tr.D
     if k == 0:
-        return judge(D, fake, d_y)
+        return judge(tr.D, fake, d_y)
+    D = tr.nets["D"]  # the plain network (under torchrun tr.D routes through DDP; the look-ahead is local)
     t, spec, target = tr.cfg.train, tr.loss, real_target(tr)
     names = [n for n, _ in D.named_parameters()]
     params = [p for _, p in D.named_parameters()]
