@@ -15,7 +15,9 @@ For each batch size, in one process and on the same device, it trains for a fixe
 - ``eager``: the same model, loss and optimiser through the playground — a real ``gan_core.Run`` (training
   thread, per-step metrics kept on the device and copied out every 64 steps) stopped by ``max_steps``.
   Live diagnostics (the classifier pass every few seconds) are off: this measures training.
-- ``fast``: the GPU fast path; not built yet. On CPU the column says "n/a (needs CUDA)".
+- ``fast``: the same Run with the step compiled (``Trainer.compile``: torch.compile, CUDA graphs on CUDA); the
+  compiler's wait falls in the warm-up. Measured by default on CUDA only (on the CPU it is slower than eager,
+  docs/BENCHMARKS.md); ``compiled=True`` / ``--compile on`` measures it anywhere.
 
 On a shared machine, ``--repeats R`` lets the loops take turns R times and reports each one's best (the
 1-minute load average before and after is printed too: other work only ever slows a loop down).
@@ -46,7 +48,7 @@ MAX_IMAGES = 10_000  # images kept in memory: 10k x 64 x 64 float32 = 164 MB
 DEFAULT_ITERS = {"cpu": 10, "cuda": 200}
 DEFAULT_THREADS = torch.get_num_threads()  # torch's own default, read before any Trainer changes it
 POLL_SECONDS = 0.001
-FAST_PATH_NOTE = {"cpu": "n/a (needs CUDA)", "cuda": "n/a (not implemented yet)"}
+FAST_PATH_NOTE = "n/a (compiled path not measured: --compile on measures it; on the CPU it is slower than eager)"
 Progress = Optional[Callable[[str], None]]
 
 
@@ -80,9 +82,10 @@ def _run_segment(run, until_step: int) -> float:
 
 
 def playground_eager(images: torch.Tensor, batch_size: int, iters: int, device="cpu", seed: int = 0,
-                     warmup: int = WARMUP, threads: int = 0) -> float:
+                     warmup: int = WARMUP, threads: int = 0, compiled: bool = False) -> float:
     """images/s of a real ``gan_core.Run`` (training thread, per-step metrics on the device, flushed every
-    64 steps) over ``iters`` steps after ``warmup`` untimed ones, on the in-memory ``images``."""
+    64 steps) over ``iters`` steps after ``warmup`` untimed ones, on the in-memory ``images``; ``compiled``:
+    with the step compiled (the compiler runs during the warm-up, which is then at least one step)."""
     from .data.images import ImageDataset
     from .run import Run
 
@@ -90,6 +93,9 @@ def playground_eager(images: torch.Tensor, batch_size: int, iters: int, device="
     cfg = eager_config(batch_size, torch.device(device).type, seed, threads, images.shape[1])
     run = Run(cfg, dataset=ImageDataset("mnist", images, None, 0))
     run.diagnostics.kind = None  # no classifier passes: they are budgeted separately and not training
+    if compiled:
+        run.trainer.compile()
+        warmup = max(warmup, 1)
     try:
         if warmup:
             _run_segment(run, warmup)
@@ -101,8 +107,8 @@ def playground_eager(images: torch.Tensor, batch_size: int, iters: int, device="
 
 
 def fast_path_note(device) -> str:
-    """Why the fast-path column is empty on ``device`` (the fast path is not built yet)."""
-    return FAST_PATH_NOTE["cuda" if torch.device(device).type == "cuda" else "cpu"]
+    """Why the fast-path (compiled) column is empty."""
+    return FAST_PATH_NOTE
 
 
 # ---------------------------------------------------------------- architecture check
@@ -155,13 +161,16 @@ def load_bench_images(data_dir: Optional[str] = None, max_images: int = MAX_IMAG
 
 def run_bench(batch_sizes: Sequence[int] = (64, 128, 512), iters=None, device: str = "auto",
               data: Optional[torch.Tensor] = None, data_dir: Optional[str] = None, warmup: int = WARMUP,
-              threads: int = 0, seed: int = 0, repeats: int = 1, progress: Progress = None) -> dict:
+              threads: int = 0, seed: int = 0, repeats: int = 1, progress: Progress = None,
+              compiled: Optional[bool] = None) -> dict:
     """Measure every loop at every batch size; ``iters`` is one int or one per batch size (default:
     ``DEFAULT_ITERS`` for the device). ``data``: images (N, 1, 64, 64) in [-1, 1], else loaded. ``threads``:
     torch CPU threads for all loops alike (0 = torch's default). ``repeats``: the loops take turns this many
     times and each reports its best (other work on a shared machine only ever slows a loop down); every
-    measurement is kept under ``*_all``. Returns a JSON-able dict."""
+    measurement is kept under ``*_all``. ``compiled``: measure the compiled step too (None: on CUDA only).
+    Returns a JSON-able dict."""
     dev = resolve_device(device)
+    compiled = dev.type == "cuda" if compiled is None else bool(compiled)
     batch_sizes = [int(b) for b in batch_sizes]
     if not batch_sizes:
         raise ValueError("give at least one batch size")
@@ -190,17 +199,21 @@ def run_bench(batch_sizes: Sequence[int] = (64, 128, 512), iters=None, device: s
     rows, load_before = [], _load()
     try:
         for b, n in zip(batch_sizes, iters_list):
-            row = {"batch_size": b, "iters": n, "reference_all": [], "eager_all": []}
+            row = {"batch_size": b, "iters": n, "reference_all": [], "eager_all": [], "fast_all": []}
             for r in range(repeats):
                 torch.set_num_threads(threads)
                 row["reference_all"].append(reference_loop(data, b, n, dev, seed, warmup))
                 say(f"batch {b}, try {r + 1}/{repeats}: reference {row['reference_all'][-1]:.1f} images/s")
                 row["eager_all"].append(playground_eager(data, b, n, dev, seed, warmup, threads))
                 say(f"batch {b}, try {r + 1}/{repeats}: eager {row['eager_all'][-1]:.1f} images/s")
+                if compiled:
+                    row["fast_all"].append(playground_eager(data, b, n, dev, seed, warmup, threads, compiled=True))
+                    say(f"batch {b}, try {r + 1}/{repeats}: compiled {row['fast_all'][-1]:.1f} images/s")
                 if dev.type == "cuda":
                     torch.cuda.empty_cache()
             row["reference"], row["eager"] = max(row["reference_all"]), max(row["eager_all"])
-            row["fast"], row["fast_note"] = None, fast_path_note(dev)
+            row["fast"] = max(row["fast_all"]) if row["fast_all"] else None
+            row["fast_note"] = "compiled" if row["fast_all"] else fast_path_note(dev)
             row["eager_vs_reference"] = row["eager"] / row["reference"]
             rows.append(row)
     finally:
@@ -243,7 +256,7 @@ def format_table(result: dict) -> str:
         f"architecture: gan_core dcgan {verdict} (G {a['gan_core_g']:,} vs {a['reference_g']:,} parameters, "
         f"D {a['gan_core_d']:,} vs {a['reference_d']:,}; gan_core's D ends in a raw score trained with "
         "BCE-with-logits, the reference's in Sigmoid + BCELoss)",
-        f"{'batch':>5} {'iters':>5} {'reference img/s':>15} {'eager img/s':>11} {'eager/ref':>9}  fast img/s",
+        f"{'batch':>5} {'iters':>5} {'reference img/s':>15} {'eager img/s':>11} {'eager/ref':>9}  compiled img/s",
     ]
     for r in result["rows"]:
         fast = f"{r['fast']:.1f}" if r.get("fast") is not None else r["fast_note"]

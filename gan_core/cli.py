@@ -25,6 +25,9 @@ import time
 from .presets import PRESETS, preset_config
 
 
+COMPILE_AUTO_STEPS = 500  # --compile auto: a run this long on CUDA earns back the compiler's first-step wait
+
+
 class CliError(Exception):
     """Printed as one line, exit status 2."""
 
@@ -51,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any config field, e.g. --set lr_g=2e-4 (repeatable)")
     t.add_argument("--out", default=None, help="write checkpoint + config.json + metrics.csv here, and live/ while it "
                    "trains (the app watches it: ?watch=NAME for a folder under the runs directory)")
+    t.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                   help="compile G and D with torch.compile: on, off, or auto (on for CUDA runs of >= "
+                        f"{COMPILE_AUTO_STEPS} steps; on the CPU it measured slower, see docs/BENCHMARKS.md)")
     t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     e = sub.add_parser("evaluate", help="sample-quality metrics of a saved run, as one JSON line")
     e.add_argument("--run", required=True, help="a checkpoint folder written by train --out (or the app's Save)")
@@ -68,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=0, help="torch CPU threads for every loop (0 = torch default)")
     b.add_argument("--repeats", type=int, default=1, help="the loops take turns this often; each reports its best")
     b.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (else random images)")
+    b.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                   help="also measure the compiled step (auto: on CUDA only)")
     b.add_argument("--quiet", action="store_true", help="no progress lines or table on stderr")
     return p
 
@@ -207,6 +215,9 @@ def cmd_train(args) -> int:
             live = LiveWriter(args.out, run)
         except OSError as exc:
             raise CliError(f"--out {args.out}: cannot write there: {exc}") from None
+    if args.compile == "on" or (args.compile == "auto" and ctx is None and args.steps >= COMPILE_AUTO_STEPS
+                                and run.trainer.device.type == "cuda"):
+        run.trainer.compile()
     t0 = time.perf_counter()
     if ctx is not None:  # torchrun stops the others when one process fails: end cleanly, saving what we have
         from .distributed import on_terminate
@@ -249,6 +260,9 @@ def cmd_train(args) -> int:
     result["step"] = run.step
     if ctx is not None:
         result["processes"] = ctx.world
+    result["compiled"] = run.trainer.compiled is not None
+    if run.trainer.compile_note:
+        result["compile_note"] = run.trainer.compile_note
     result["steps_per_s"] = (run.step - start_step) / snap["elapsed"] if snap["elapsed"] > 0 else None
     result["samples_per_s"] = result["steps_per_s"] and result["steps_per_s"] * cfg.train.batch_size
     if snap["diag_kind"] is not None:
@@ -306,7 +320,8 @@ def cmd_bench(args) -> int:
             raise CliError(f"{name} = {value} is out of range [{lo}, {hi}]")
     say = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     result = run_bench(sizes, iters, args.device, data_dir=args.data_dir, warmup=args.warmup,
-                       threads=args.threads, repeats=args.repeats, progress=say)
+                       threads=args.threads, repeats=args.repeats, progress=say,
+                       compiled={"auto": None, "on": True, "off": False}[args.compile])
     if not args.quiet:
         print(format_table(result), file=sys.stderr, flush=True)
     print(json.dumps(_json_safe(result), allow_nan=False))

@@ -115,6 +115,8 @@ class Trainer:
         self._acc_flip = torch.tensor([0.0, 1.0], device=self.device)
         self.step_count = 0
         self.dist = None  # a data-parallel run's gan_core.distributed.Context (torchrun), set by attach
+        self.compiled = None  # (G, D) as compiled stand-ins for the step (Trainer.compile), or None: eager
+        self.compile_note = ""  # why a compiled trainer went back to eager
         self._d_updates = 0  # counts D updates, for lazy R1
         if self.source is None:
             self.viz_z = torch.randn(512, cfg.model.z_dim, generator=self.eval_gen, device=self.device)
@@ -186,16 +188,53 @@ class Trainer:
         self.update_lr()
         parts: dict = {}  # metric groups as 1-D tensors, concatenated once at the end
         self._updates.clear()
-        if self.dist is None:
-            self.family.step(self, which, parts)
-        else:
+        if self.dist is not None:
             self._step_distributed(which, parts)
+        elif self.compiled is not None:
+            self._step_compiled(which, parts)
+        else:
+            self.family.step(self, which, parts)
         self.last_updates = tuple(self._updates)
         self.step_count += 1
         losses = torch.cat([parts[k] for k in ("d_losses", "g_loss") if k in parts])
         parts["finite"] = torch.isfinite(losses).all().float().view(1)
         values = torch.cat([parts[name] if name in parts else self._nan[n] for name, n in self.metric_groups])
         return values if self.dist is None else self.dist.mean(values)
+
+    def compile(self) -> None:
+        """Run the steps from now on with G and D compiled by torch.compile (gan_core.compiled); the first
+        compiled step waits for the compiler. Not with torchrun (DDP runs eager)."""
+        if self.dist is not None:
+            self.compile_note = "not compiled: a data-parallel run trains eagerly"
+            return
+        from .compiled import CompiledNet, mode_for
+        mode = mode_for(self.device)
+        self.compiled = (CompiledNet(self.nets["G"], mode, "G"), CompiledNet(self.nets["D"], mode, "D"))
+        self.compile_note = ""
+
+    def _step_compiled(self, which: str, parts: dict) -> None:
+        from .compiled import is_compile_failure
+        if self.device.type == "cuda":
+            torch.compiler.cudagraph_mark_step_begin()  # outputs of the previous step's graphs may be reused
+        rng, d_updates = self.gen.get_state(), self._d_updates  # to redo the step from the same draws
+        self.G, self.D = self.compiled
+        try:
+            self.family.step(self, which, parts)
+        except Exception as exc:
+            if not is_compile_failure(exc):
+                raise
+            self.compiled = None  # for good: redo this step eagerly
+            kept = f" ({len(self._updates)} update(s) made before the failure kept)" if self._updates else ""
+            self.compile_note = (f"back to eager at step {self.step_count + 1}{kept}: {type(exc).__name__}: "
+                                 f"{str(exc)[:200]}")
+            parts.clear()
+            self._updates.clear()
+            self.gen.set_state(rng)
+            self._d_updates = d_updates
+            self.G, self.D = self.nets["G"], self.nets["D"]
+            self.family.step(self, which, parts)
+        finally:
+            self.G, self.D = self.nets["G"], self.nets["D"]
 
     def _step_distributed(self, which: str, parts: dict) -> None:
         """The family's step with G and D called through DDP (gradients averaged over the processes)."""
