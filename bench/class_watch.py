@@ -1,6 +1,6 @@
 """A whole class watching: training speed and freshness with 1, 8, 16, 32 sessions on the Train page.
 
-    python bench/class_watch.py [--sessions 1,8,16,32] [--seconds 20] [--preset ring8]
+    python bench/class_watch.py [--sessions 1,8,16,32] [--seconds 20] [--preset ring8] [--watched]
 
 Starts ``streamlit run app.py`` in lecture mode (a presenter token; the viewers' per-address rerun allowance
 raised, as if every session came from its own laptop) and a presenter session (a raw client of Streamlit's
@@ -11,6 +11,10 @@ second while training), they send it, one at a time. Prints, for each N, the tra
 with nobody watching (measured first, in the same server), and how often each session saw a new step (the
 median and the worst session's 95th-percentile gap). Target (issue #14): with 32 sessions, >= 70% of the
 undisturbed steps/s, and every session sees a new step at least once a second.
+
+``--watched``: the run trains in its own process instead (``python -m gan_core train --out RUNS/class-<preset>``,
+one thread, as a lecturer's server would), and the N sessions open the Watch page (``?watch=class-<preset>``)
+that draws its live folder. Training speed is read from the folder's heartbeat (live/status.json).
 """
 from __future__ import annotations
 
@@ -39,7 +43,8 @@ class Watcher(ProtocolClient):
     """A session that reruns its page's fragments when the server says so, and notes when the Step it is
     shown changes."""
 
-    def __init__(self, url: str, query: str):
+    def __init__(self, url: str, query: str, page: str = ""):
+        self.page = page  # the page's URL path ("" : the Train page)
         self.fragments: dict[str, float] = {}  # fragment id -> interval (s)
         self.step_seen: list[tuple[float, int]] = []
         self._last_step = None
@@ -70,7 +75,7 @@ class Watcher(ProtocolClient):
 
     def drive(self, stop: threading.Event) -> None:
         """Rerun each fragment at its interval, never two script runs of this session at once."""
-        self.rerun(query=self.query)
+        self.rerun(query=self.query, page=self.page)
         self.wait_finished(timeout=120)
         due: dict[str, float] = {}
         while not stop.is_set():
@@ -78,7 +83,7 @@ class Watcher(ProtocolClient):
             for fid, every in list(self.fragments.items()):
                 if now >= due.get(fid, 0.0):
                     target = self.finished + 1
-                    self.rerun(query=self.query, fragment_id=fid)
+                    self.rerun(query=self.query, fragment_id=fid, page=self.page)
                     deadline = time.monotonic() + 30
                     while self.finished < target and time.monotonic() < deadline and not stop.is_set():
                         time.sleep(0.005)
@@ -92,15 +97,16 @@ def start_server(port: int, runs: Path) -> subprocess.Popen:
     return starvation_server(port, runs, {"GAN_PLAYGROUND_VIEWER_RERUNS_PER_S": "1000"})
 
 
-def watch(url: str, query: str, n: int, seconds: float, presenter) -> dict:
+def watch(url: str, query: str, n: int, seconds: float, presenter, page: str = "") -> dict:
+    """``presenter``: the presenter session whose run's speed is measured, or a callable (seconds) -> steps/s."""
     stop = threading.Event()
-    watchers = [Watcher(url, query) for _ in range(n)]
+    watchers = [Watcher(url, query, page) for _ in range(n)]
     threads = [threading.Thread(target=w.drive, args=(stop,), daemon=True) for w in watchers]
     for t in threads:
         t.start()
     time.sleep(3.0)  # every session has loaded its page
     t0, cpu0 = time.monotonic(), time.process_time()
-    speed = rate(presenter, seconds)
+    speed = presenter(seconds) if callable(presenter) else rate(presenter, seconds)
     t1, cpu1 = time.monotonic(), time.process_time()
     stop.set()
     for t in threads:
@@ -117,22 +123,56 @@ def watch(url: str, query: str, n: int, seconds: float, presenter) -> dict:
             "bench_client_cpu": round((cpu1 - cpu0) / (t1 - t0), 2)}  # cores this process used: the same machine
 
 
+def start_trainer(folder: Path, preset: str):
+    """A `train --out folder` process (one thread) and a function (seconds) -> its steps/s from the heartbeat."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    trainer = subprocess.Popen([sys.executable, "-m", "gan_core", "train", "--preset", preset, "--steps", "100000000",
+                                "--out", str(folder), "--quiet", "--set", "cpu_threads=1"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def step() -> tuple:
+        for _ in range(200):
+            try:
+                return time.monotonic(), json.loads((folder / "live" / "status.json").read_text())["step"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        raise RuntimeError("the trainer wrote no live status")
+
+    def speed(seconds: float) -> float:
+        t0, s0 = step()
+        time.sleep(seconds)
+        t1, s1 = step()
+        return (s1 - s0) / (t1 - t0)
+
+    step()
+    time.sleep(3)  # warm up
+    return trainer, speed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sessions", default="1,8,16,32")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--preset", default="ring8")
+    ap.add_argument("--watched", action="store_true", help="train in a separate `train --out` process; "
+                    "the sessions open the Watch page")
     args = ap.parse_args()
     port = free_port()
     url = f"http://localhost:{port}"
-    proc = start_server(port, Path(tempfile.mkdtemp(prefix="class-watch-runs-")))
-    rows = []
+    runs = Path(tempfile.mkdtemp(prefix="class-watch-runs-"))
+    proc = start_server(port, runs)
+    rows, trainer = [], None
     try:
-        presenter, rid = start_presenter(url, args.preset, timeout=120)
-        alone = rate(presenter, args.seconds)
+        if args.watched:
+            trainer, presenter = start_trainer(runs / f"class-{args.preset}", args.preset)
+            query, page = f"watch=class-{args.preset}", "watch"
+        else:
+            presenter, rid = start_presenter(url, args.preset, timeout=120)
+            query, page = f"run={rid}", ""
+        alone = presenter(args.seconds) if callable(presenter) else rate(presenter, args.seconds)
         print(f"nobody watching: {alone:.0f} it/s", file=sys.stderr, flush=True)
         for n in (int(x) for x in args.sessions.split(",")):
-            row = watch(url, f"run={rid}", n, args.seconds, presenter)
+            row = watch(url, query, n, args.seconds, presenter, page)
             row["ratio"] = round(row["steps_per_s"] / alone, 3) if alone else None
             rows.append(row)
             print(f"{n:>3} sessions: {row['steps_per_s']:.0f} it/s ({100 * (row['ratio'] or 0):.0f}%) · new step "
@@ -140,13 +180,15 @@ def main() -> int:
                   f"the clients used {row['bench_client_cpu']:.2f} cores",
                   file=sys.stderr, flush=True)
     finally:
+        if trainer is not None:
+            os.killpg(trainer.pid, signal.SIGKILL)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-    print(json.dumps({"preset": args.preset, "nobody_watching_steps_per_s": round(alone, 1), "rows": rows,
+    print(json.dumps({"preset": args.preset, "watched": args.watched, "nobody_watching_steps_per_s": round(alone, 1), "rows": rows,
                       "cpus": os.cpu_count(), "python": platform.python_version()}))
     return 0
 
