@@ -21,6 +21,7 @@ import json
 import math
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -151,6 +152,82 @@ def _read_csv(path: Path, max_points: int) -> tuple[dict, int]:
     return hist.view(max_points), len(rows)
 
 
+class CsvTail:
+    """An appended CSV read incrementally: each ``read`` parses only the complete lines added since the last
+    one (a reader that re-parsed a long history every second, per watching session, was the Watch page's
+    cost). A file that shrank or was replaced (a new run in the folder) is read again from the start.
+    Thread-safe: the sessions of one app share one tail per file (``tail_of``)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._reset(None)
+
+    def _reset(self, ident) -> None:
+        self.ident, self.offset, self.names, self.hist, self.rows = ident, 0, None, None, 0
+        self.broken = False  # a malformed complete line: nothing after it is read (as _read_csv does)
+
+    def read(self, max_points: int) -> tuple[dict, int]:
+        with self._lock:
+            try:
+                st = self.path.stat()
+            except OSError:
+                self._reset(None)
+                return {}, 0
+            if (st.st_ino, st.st_dev) != self.ident or st.st_size < self.offset:
+                self._reset((st.st_ino, st.st_dev))
+            if st.st_size > self.offset and not self.broken:
+                self._consume()
+            if self.hist is None or not self.rows:
+                return {}, 0
+            return self.hist.view(max_points), self.rows
+
+    def _consume(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            return
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return  # no complete line yet
+        self.offset += end + 1
+        lines = chunk[:end].decode("utf-8", errors="replace").split("\n")
+        if self.names is None:
+            self.names = tuple(lines[0].split(","))
+            self.hist = History(self.names, capacity=20_000)
+            lines = lines[1:]
+        rows = []
+        for line in lines:
+            cells = line.split(",")
+            try:
+                if len(cells) != len(self.names):
+                    raise ValueError(line)
+                rows.append([float(c) if c else math.nan for c in cells])
+            except ValueError:
+                self.broken = True
+                break
+        if rows:
+            self.hist.append(np.array(rows))
+            self.rows += len(rows)
+
+
+_TAILS: dict = {}
+_TAILS_LOCK = threading.Lock()
+
+
+def tail_of(path: Path) -> CsvTail:
+    """The process's one incremental reader of ``path``."""
+    key = str(Path(path).resolve())
+    with _TAILS_LOCK:
+        if key not in _TAILS:
+            if len(_TAILS) > 256:  # folders come and go: forget the oldest readers
+                _TAILS.pop(next(iter(_TAILS)))
+            _TAILS[key] = CsvTail(Path(path))
+        return _TAILS[key]
+
+
 class LiveFolder:
     """Reads a folder that ``LiveWriter`` writes (``DIR`` or ``DIR/live``)."""
 
@@ -196,24 +273,48 @@ class LiveFolder:
         """A snapshot like ``Run.snapshot()``, plus ``heartbeat_age`` (seconds) and ``live`` (the trainer is
         writing: its state is "running" and its heartbeat is fresh). A trainer that stopped writing while it
         said "running" is shown as "stopped" with a message saying since when."""
+        return self.aged(self.content(max_points), now)
+
+    def signature(self) -> tuple:
+        """Changes whenever what ``content`` returns may have changed (sizes and modification times)."""
+        out = [str(self.dir.resolve())]
+        for name in ("status.json", "history.csv", "evals.csv", "visual.safetensors"):
+            try:
+                st = (self.dir / name).stat()
+                out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def content(self, max_points: int = 2000) -> dict:
+        """What the files say, without the reader's clock (one copy can serve every watching session)."""
         s = self.status()
-        now = time.time() if now is None else now
-        age = max(0.0, now - float(s.get("heartbeat") or 0.0))
         snap = dict(s)
-        snap["history"], _ = _read_csv(self.dir / "history.csv", max_points)
-        snap["evals"], _ = _read_csv(self.dir / "evals.csv", max_points)
+        snap["history"], _ = tail_of(self.dir / "history.csv").read(max_points)
+        snap["evals"], _ = tail_of(self.dir / "evals.csv").read(max_points)
         snap["latest"] = {k: (math.nan if v is None else v) for k, v in (s.get("latest") or {}).items()}
         if s.get("class_hist") is not None:
             snap["class_hist"] = np.asarray(s["class_hist"], dtype=np.float64)
         snap["visual"] = self.visual()
         from .health import Alert
         snap["alerts"] = [Alert(**a) for a in s.get("alerts") or [] if isinstance(a, dict)]
-        snap["heartbeat_age"] = age
-        snap["live"] = s.get("state") == "running" and age < float(os.environ.get(STALE_ENV) or STALE_SECONDS)
-        if s.get("state") == "running" and not snap["live"]:
-            snap["state"] = "stopped"
-            snap["message"] = (f"The trainer (pid {s.get('pid')} on {s.get('host')}) stopped writing {age:.0f} s ago "
-                               f"at step {s.get('step'):,}: killed, or its machine is down.")
         snap.setdefault("iterations", [])
-        snap.update(unsaved_steps=0, rollback_step=None, watched=str(self.root))
+        snap.update(unsaved_steps=0, rollback_step=None, watched=str(self.root), written_state=s.get("state"))
+        return snap
+
+    @staticmethod
+    def aged(content: dict, now: Optional[float] = None) -> dict:
+        """``content`` (not changed) as seen at ``now``: heartbeat age, live, and "stopped" when the trainer said
+        "running" but stopped writing."""
+        now = time.time() if now is None else now
+        age = max(0.0, now - float(content.get("heartbeat") or 0.0))
+        snap = dict(content)
+        state = content.get("written_state")
+        snap["heartbeat_age"] = age
+        snap["live"] = state == "running" and age < float(os.environ.get(STALE_ENV) or STALE_SECONDS)
+        snap["state"], snap["message"] = state, content.get("message")
+        if state == "running" and not snap["live"]:
+            snap["state"] = "stopped"
+            snap["message"] = (f"The trainer (pid {content.get('pid')} on {content.get('host')}) stopped writing "
+                               f"{age:.0f} s ago at step {content.get('step'):,}: killed, or its machine is down.")
         return snap

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.live_folder import LiveFolder
-from ui.live import LIVE_POINTS, draw_snapshot
+from ui.live import draw_snapshot
 from ui.text import plain
-from ui.watch import actions, pick_folder, status_text
+from ui.watch import actions, pick_folder, status_text, watched_snapshot
 
 st.title("Watch a run")
 folder = pick_folder()
@@ -19,7 +18,7 @@ if folder is None:
 def watched(path: str) -> None:
     actions(Path(path))  # Take over is enabled as soon as the trainer wrote a checkpoint
     try:
-        snap = LiveFolder(path).read(max_points=LIVE_POINTS)
+        snap = watched_snapshot(path)
     except (FileNotFoundError, ValueError) as exc:
         st.error(plain(exc), icon=":material/folder_off:")
         return
