@@ -106,11 +106,6 @@ def playground_eager(images: torch.Tensor, batch_size: int, iters: int, device="
     return batch_size * iters / seconds
 
 
-def fast_path_note(device) -> str:
-    """Why the fast-path (compiled) column is empty."""
-    return FAST_PATH_NOTE
-
-
 # ---------------------------------------------------------------- architecture check
 
 def _count(module: nn.Module) -> int:
@@ -213,7 +208,7 @@ def run_bench(batch_sizes: Sequence[int] = (64, 128, 512), iters=None, device: s
                     torch.cuda.empty_cache()
             row["reference"], row["eager"] = max(row["reference_all"]), max(row["eager_all"])
             row["fast"] = max(row["fast_all"]) if row["fast_all"] else None
-            row["fast_note"] = "compiled" if row["fast_all"] else fast_path_note(dev)
+            row["fast_note"] = "compiled" if row["fast_all"] else FAST_PATH_NOTE
             row["eager_vs_reference"] = row["eager"] / row["reference"]
             rows.append(row)
     finally:

@@ -19,6 +19,8 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
+from .distributed import stand_in_kind
+
 # distinct input shapes one compiled callable may see before the trainer returns to eager: D meets two per
 # batch size (real and fake together, and G's batch alone), so four batch sizes in one run are compiled
 MAX_SHAPES = 8
@@ -79,11 +81,12 @@ class CompiledNet:
 
     def __getattr__(self, name: str):
         value = getattr(self._net, name)
-        if isinstance(value, nn.Module):
+        kind = stand_in_kind(name, value)
+        if kind == "module":
             if name not in self._cache:
                 self._cache[name] = CompiledNet(value, self._mode, f"{self._name}.{name}")
             return self._cache[name]
-        if callable(value) and not hasattr(nn.Module, name) and not name.startswith("_"):
+        if kind == "method":
             return self._fn(name, value)
         return value
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
-import warnings
 import signal
+import warnings
 from datetime import timedelta
 from typing import Optional
 
@@ -168,12 +168,25 @@ class Routed:
 
     def __getattr__(self, name: str):
         value = getattr(self._net, name)
-        if isinstance(value, nn.Module):
+        kind = stand_in_kind(name, value)
+        if kind == "module":
             return Routed(self._ddp, value, self._route + (name,))
-        if callable(value) and not hasattr(nn.Module, name) and not name.startswith("_"):
+        if kind == "method":
             route = self._route + (name,)
             return lambda *args, **kwargs: self._ddp(route, *args, **kwargs)
         return value
+
+
+def stand_in_kind(name: str, value) -> str:
+    """How a step's stand-in for a network (``Routed`` here, ``gan_core.compiled.CompiledNet``) treats the
+    network's attribute ``name``: "module" (a submodule: a stand-in of its own), "method" (the network's own
+    computation, e.g. ``features``: called through the stand-in) or "plain" (parameters, buffers, nn.Module's
+    API: the network's own)."""
+    if isinstance(value, nn.Module):
+        return "module"
+    if callable(value) and not hasattr(nn.Module, name) and not name.startswith("_"):
+        return "method"
+    return "plain"
 
 
 def active() -> Optional[Context]:

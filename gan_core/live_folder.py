@@ -127,29 +127,9 @@ class LiveWriter:
 
 def _read_csv(path: Path, max_points: int) -> tuple[dict, int]:
     """Columns of an appended CSV as float32 arrays (at most ``max_points`` rows, bucket means, as the run's
-    own history gives them) and the number of lines read; a torn or unreadable line ends the reading."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return {}, 0
-    lines = text.split("\n")
-    if len(lines) < 2:
-        return {}, 0
-    names = tuple(lines[0].split(","))
-    complete = lines[1:-1]  # whatever follows the last newline is a line still being written (or torn)
-    rows = []
-    for line in complete:
-        cells = line.split(",")
-        if len(cells) != len(names):
-            break
-        try:
-            rows.append([float(c) if c else math.nan for c in cells])
-        except ValueError:
-            break
-    hist = History(names, capacity=max(4, 2 * (len(rows) // 2 + 1)))  # all of them, then bucket means
-    if rows:
-        hist.append(np.array(rows))
-    return hist.view(max_points), len(rows)
+    own history gives them) and the number of lines read; a torn or unreadable line ends the reading. One
+    whole read, by the same parser as the incremental ``CsvTail``."""
+    return CsvTail(path).read(max_points)
 
 
 class CsvTail:
@@ -165,7 +145,7 @@ class CsvTail:
 
     def _reset(self, ident) -> None:
         self.ident, self.offset, self.names, self.hist, self.rows = ident, 0, None, None, 0
-        self.broken = False  # a malformed complete line: nothing after it is read (as _read_csv does)
+        self.broken = False  # a malformed complete line: nothing after it is read
 
     def read(self, max_points: int) -> tuple[dict, int]:
         with self._lock:
@@ -196,7 +176,7 @@ class CsvTail:
         lines = chunk[:end].decode("utf-8", errors="replace").split("\n")
         if self.names is None:
             self.names = tuple(lines[0].split(","))
-            self.hist = History(self.names, capacity=20_000)
+            self.hist = History(self.names)
             lines = lines[1:]
         rows = []
         for line in lines:

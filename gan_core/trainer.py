@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from typing import Callable, Optional
 
 import torch
@@ -217,9 +218,9 @@ class Trainer:
         if self.device.type == "cuda":
             torch.compiler.cudagraph_mark_step_begin()  # outputs of the previous step's graphs may be reused
         rng, d_updates = self.gen.get_state(), self._d_updates  # to redo the step from the same draws
-        self.G, self.D = self.compiled
         try:
-            self.family.step(self, which, parts)
+            with self._stand_ins(self.compiled):
+                self.family.step(self, which, parts)
         except Exception as exc:
             if not is_compile_failure(exc):
                 raise
@@ -231,20 +232,25 @@ class Trainer:
             self._updates.clear()
             self.gen.set_state(rng)
             self._d_updates = d_updates
-            self.G, self.D = self.nets["G"], self.nets["D"]
             self.family.step(self, which, parts)
-        finally:
-            self.G, self.D = self.nets["G"], self.nets["D"]
 
     def _step_distributed(self, which: str, parts: dict) -> None:
         """The family's step with G and D called through DDP (gradients averaged over the processes)."""
-        self.G, self.D = self.routed
         try:
-            self.family.step(self, which, parts)
+            with self._stand_ins(self.routed):
+                self.family.step(self, which, parts)
         except RuntimeError as exc:
             if not distributed.is_lost_peer(exc):
                 raise
             raise self.dist.lost(exc) from exc
+
+    @contextmanager
+    def _stand_ins(self, pair: tuple):
+        """``self.G``, ``self.D`` are ``pair`` (compiled or DDP stand-ins) for one family step, and the plain
+        networks again afterwards, whatever happens: nothing outside the step sees a stand-in."""
+        self.G, self.D = pair
+        try:
+            yield
         finally:
             self.G, self.D = self.nets["G"], self.nets["D"]
 

@@ -153,7 +153,8 @@ def test_watching_sessions_share_one_read_and_each_sees_a_stopped_trainer(tmp_pa
     run.start()
     writer.tick(force=True)
     run.stop(timeout=None)
-    watch._SHARED = None
+    from ui.payload import Shared
+    monkeypatch.setattr(watch, "_SHARED", Shared(keep=16))  # a cache of its own, counting from 0
     first = watch.watched_snapshot(tmp_path)
     second = watch.watched_snapshot(tmp_path)
     assert watch._SHARED.builds == 1 and watch._SHARED.hits == 1  # the files were read once for both

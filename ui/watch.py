@@ -17,20 +17,17 @@ import streamlit as st
 from gan_core.checkpoint import WEIGHTS_FILE
 from gan_core.live_folder import LIVE, LiveFolder
 from ui.lecture import can_control, refuse
+from ui.payload import Shared
 from ui.runs import runs_dir
 from ui.text import plain
 
-_SHARED = None  # one read of a folder's files per change, for every session watching it (ui.payload.Shared)
+_SHARED = Shared(keep=16)  # one read of a folder's files per change, for every session watching it
 
 
 def watched_snapshot(path) -> dict:
     """The folder's snapshot as of now: its files read once per change for all sessions, then aged per call
     (the heartbeat's age is the reader's own)."""
-    global _SHARED
     from ui.live import LIVE_POINTS
-    from ui.payload import Shared
-    if _SHARED is None:
-        _SHARED = Shared(keep=16)
     folder = LiveFolder(path)
     content = _SHARED.get(("watch", folder.signature()), lambda: folder.content(LIVE_POINTS))
     return LiveFolder.aged(content)
