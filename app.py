@@ -44,6 +44,6 @@ on_watch = page is WATCH  # (not by url_path: in bare mode, a spawned worker re-
 if st.query_params.get("watch") and not on_watch:  # ?watch=NAME: a run trained elsewhere
     st.switch_page(WATCH, query_params=dict(st.query_params))
 apply_css()
-run = attached_run()
-status_line(run.id, train_page=page.url_path == TRAIN.url_path, show_run=not on_watch)
+run = None if on_watch else attached_run(train_page=page is TRAIN)  # the Watch page makes no local run
+status_line(run and run.id, train_page=page.url_path == TRAIN.url_path, show_run=not on_watch)
 page.run()

@@ -142,6 +142,26 @@ def _tick(live, final: bool = False) -> None:
         print(f"warning: live files in {live.dir} not written: {exc}", file=sys.stderr, flush=True)
 
 
+def _obey(live, run):
+    """The app's newest command for this run (``DIR/live/control.json``, gan_core.live_control), carried out."""
+    action = live.control.poll()
+    if action == "pause" and run.state == "running":
+        run.pause()
+        live.held = True
+        try:
+            run.call_in_loop(lambda tr: None, timeout=10.0)  # the step in flight is done: the status is final
+        except (TimeoutError, RuntimeError):
+            pass
+    elif action == "resume" and live.held:
+        live.held = False
+        if run.state == "paused":
+            run.start()
+    if action is not None:
+        print(f"step {run.step}: {action} (asked through {live.control.path})", file=sys.stderr, flush=True)
+        live.tick(force=True)  # the app sees it obeyed at once
+    return action
+
+
 class Terminated(Exception):
     """torchrun asked this process to stop (SIGTERM): another process of the run failed."""
 
@@ -224,10 +244,13 @@ def cmd_train(args) -> int:
         on_terminate(_terminated)
     run.start()
     last_print = t0
-    seen, autosave_error, terminated = "", None, False
+    seen, autosave_error, terminated, asked_stop = "", None, False, False
     try:
-        while run.state == "running":
+        while run.state == "running" or (live is not None and live.held and run.state == "paused"):
             time.sleep(0.05)
+            if live is not None and _obey(live, run) == "stop":
+                asked_stop = True
+                break
             with run._lock:
                 state, message = run.state, run.message
             if state == "running" and message and message != seen:  # the run goes on: a note (failed autosave)
@@ -236,7 +259,7 @@ def cmd_train(args) -> int:
             seen = message
             if live is not None:
                 _tick(live)
-            if not args.quiet and time.perf_counter() - last_print > 2.0:
+            if not args.quiet and run.state == "running" and time.perf_counter() - last_print > 2.0:
                 last = run.latest()
                 print(f"step {run.step}/{start_step + args.steps}  d_loss {last['d_loss']:.3f}  "
                       f"g_loss {last['g_loss']:.3f}  {last['steps_per_s']:.0f} it/s", file=sys.stderr, flush=True)
@@ -246,6 +269,7 @@ def cmd_train(args) -> int:
     finally:
         run.stop(timeout=10.0 if terminated else None)  # a step stuck on a dead peer must not hold us
         if live is not None:
+            live.held = False
             _tick(live, final=True)
     seconds = time.perf_counter() - t0
     if terminated or run.state == "error":
@@ -288,7 +312,7 @@ def cmd_train(args) -> int:
                  else "no checkpoint of this run was written")
         print(f"error: {save_error}; {stale} (this run trained to step {run.step})", file=sys.stderr, flush=True)
         return 1
-    return 0 if snap["state"] == "finished" else 1
+    return 0 if snap["state"] == "finished" or asked_stop else 1
 
 
 def cmd_evaluate(args) -> int:

@@ -2,7 +2,7 @@
 
     DIR/checkpoint.safetensors, config.json, metrics.csv    the checkpoint (gan_core.checkpoint: atomic), written
                                                            every train.autosave_minutes and at the end
-    DIR/live/status.json        every second, atomically: state, step, speed, newest metrics, alerts, the config,
+    DIR/live/status.json        twice a second, atomically: state, step, speed, newest metrics, alerts, the config,
                                 and a heartbeat (the time it was written, the trainer's pid)
     DIR/live/history.csv        appended: the metric history, one line per stored row after a header
     DIR/live/evals.csv          appended: the evaluations (modes or classes covered), the same way
@@ -30,10 +30,11 @@ import numpy as np
 
 from .checkpoint import atomic_write
 from .history import History
+from .live_control import ControlReader
 
 LIVE = "live"
 FORMAT = 1
-STATUS_SECONDS = 1.0
+STATUS_SECONDS = 0.5  # twice per Watch page refresh (0.8 s): every refresh finds a newer step
 VISUAL_SECONDS = 3.0
 STALE_SECONDS = 10.0  # no heartbeat for this long while "running": the trainer is gone (killed, machine down)
 STALE_ENV = "GAN_PLAYGROUND_LIVE_STALE_S"  # another limit (tests use a short one)
@@ -71,6 +72,8 @@ class LiveWriter:
         self._next_status = self._next_visual = 0.0
         self._written = {"history": -math.inf, "evals": -math.inf}  # newest step appended to each CSV
         self._visual_step = None
+        self.control = ControlReader(self.dir)  # pause / resume / stop from the app (gan_core.live_control)
+        self.held = False  # paused by such a command: the trainer waits (and keeps writing) until resumed
         for name in ("history", "evals"):  # a new run: new files (a resumed run starts its own history too)
             (self.dir / f"{name}.csv").unlink(missing_ok=True)
 
@@ -112,7 +115,8 @@ class LiveWriter:
         snap = self.run.snapshot(max_points=1, visual=False)
         status = {k: snap.get(k) for k in STATUS_KEYS}
         status.update(format=FORMAT, heartbeat=time.time(), pid=os.getpid(), host=socket.gethostname(),
-                      max_steps=self.run.config.train.max_steps, steps_per_s=snap["latest"].get("steps_per_s"))
+                      max_steps=self.run.config.train.max_steps, steps_per_s=snap["latest"].get("steps_per_s"),
+                      held=self.held, control_seq=self.control.seq)
         atomic_write(self.dir / "status.json", json.dumps(_plain(status), allow_nan=False).encode())
 
     def _write_visual(self, visual: Optional[dict]) -> None:
@@ -290,10 +294,11 @@ class LiveFolder:
         age = max(0.0, now - float(content.get("heartbeat") or 0.0))
         snap = dict(content)
         state = content.get("written_state")
+        waiting = state == "running" or (state == "paused" and content.get("held"))  # a held trainer writes on
         snap["heartbeat_age"] = age
-        snap["live"] = state == "running" and age < float(os.environ.get(STALE_ENV) or STALE_SECONDS)
+        snap["live"] = waiting and age < float(os.environ.get(STALE_ENV) or STALE_SECONDS)
         snap["state"], snap["message"] = state, content.get("message")
-        if state == "running" and not snap["live"]:
+        if waiting and not snap["live"]:
             snap["state"] = "stopped"
             snap["message"] = (f"The trainer (pid {content.get('pid')} on {content.get('host')}) stopped writing "
                                f"{age:.0f} s ago at step {content.get('step'):,}: killed, or its machine is down.")

@@ -191,5 +191,8 @@ Start the app with
 and give the class `http://<your-ip>:8501`: they watch your run live, read-only (the Latent lab and the
 charts still work for them); you enter the token under **Presenter sign-in** to control it. Settings travel
 in links: `?preset=grid25&lr_g=0.0005&loss=hinge` opens that run (⋮ → link copies the current one). Runs
-autosave to `runs/<id>/`; after a restart the same link brings the run back.
+autosave to `runs/<id>/`; after a restart the same link brings the run back. For a whole class (more than a
+handful of laptops), press ⋮ → **Train in its own process** before they join: the run trains on in a process
+of its own and everyone watches it on the **Watch** page, where you pause, resume or stop it; the class then
+costs the app's server, not your run's speed.
 """)

@@ -9,7 +9,7 @@ from ui.runs import attached_run
 from ui.setup import setup_dialog
 from ui.text import plain
 
-run = attached_run()
+run = attached_run(train_page=True)
 control_bar(run)
 notes = list(getattr(run.trainer.data, "notes", None) or [])  # e.g. files of a folder that were skipped
 if notes:

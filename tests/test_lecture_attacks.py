@@ -273,3 +273,48 @@ def test_a_viewer_cannot_change_a_family_setting(lecture, preset, key, value, fo
         assert number_shown(p, key) == mine
     finally:
         p.close()
+
+
+def _live_status(folder) -> dict:
+    from gan_core.live_folder import LiveFolder
+    try:
+        return LiveFolder(folder).status()
+    except (OSError, ValueError):
+        return {}
+
+
+def test_a_viewer_cannot_hand_the_run_off_nor_pause_or_stop_its_trainer(lecture, saved_ids):
+    """ui/handoff.py against forged clicks: the ⋮ menu's "Train in its own process" and the Watch page's Pause
+    and Stop, sent by a viewer with the widget ids of their own page, change nothing. (Streamlit 1.67 itself
+    drops a change to a widget it drew disabled; the server-side check behind it, ui.lecture.refuse, is what
+    tests/test_handoff.py's forced AppTest click exercises.)"""
+    from gan_core.live_control import send
+    root, _ = saved_ids
+    p, rid = presenter_run(lecture)
+    folder = root / rid
+    try:
+        v = viewer(lecture, f"run={rid}")
+        v.click("btn_handoff", f"run={rid}")  # forged: drawn disabled for a viewer
+        time.sleep(1.0)
+        assert not (folder / "live").exists()  # no trainer was started
+        first = step(p, rid)
+        poll(lambda: (step(p, rid) or 0) > first, 20, "the presenter's run, still training in the server")
+
+        p.click("btn_handoff", f"run={rid}")  # the presenter's own click
+        poll(lambda: _live_status(folder).get("state") == "running", 60, "the trainer in its own process")
+        w = viewer(lecture, f"watch={rid}")
+        w.rerun(query=f"watch={rid}", page="watch")
+        w.wait_finished()
+        for key in ("watch_pause", "watch_stop", "watch_take_over"):
+            w.click(key, f"watch={rid}", page="watch")  # forged
+        time.sleep(1.5)  # three status writes
+        s = _live_status(folder)
+        assert s["state"] == "running" and s["control_seq"] == 0 and not s["held"]
+        p.rerun(query=f"watch={rid}", page="watch")
+        p.wait_finished()
+        p.click("watch_stop", f"watch={rid}", page="watch")  # the presenter's Stop is obeyed
+        poll(lambda: _live_status(folder).get("state") == "stopped", 30, "the presenter's Stop")
+    finally:
+        if _live_status(folder).get("state") in ("running", "paused"):
+            send(folder, "stop")  # never leave a trainer behind
+            poll(lambda: _live_status(folder).get("state") == "stopped", 30, "the trainer to stop")

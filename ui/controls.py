@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.handoff import hand_off
 from ui.layout import present_toggle
 from ui.lecture import VIEWER_NOTE, can_control, lecture_mode, presenter_box, refuse
 from ui.links import link_panel
@@ -107,6 +108,11 @@ def control_bar(run) -> None:
                         width="stretch", help="One discriminator update, G frozen.")
             c[1].button("G step only", key="btn_gstep", on_click=act, args=(run, "g"), disabled=busy,
                         width="stretch", help="One generator update, D frozen.")
+            st.button("Train in its own process", key="btn_handoff", icon=":material/rocket_launch:",
+                      on_click=hand_off, args=(run,), disabled=viewer or state == "error", width="stretch",
+                      help="For a class: save this run and train it on in a process of its own, watched on the "
+                           "Watch page (pause, resume and stop there). The class's sessions then cost the "
+                           "server, not the training.")
             link_panel(run)
         st.segmented_control("Speed", SPEEDS, format_func=_speed_label, key="ctl_speed", required=True,
                              label_visibility="collapsed", on_change=_speed_changed, args=(run,),

@@ -191,6 +191,10 @@ def release_registry() -> None:
 
 def resume_saved(path, reg: Optional[RunRegistry] = None) -> Run:
     """Load a checkpoint folder as a paused run in the registry (or switch to it when already loaded)."""
+    from gan_core import trainer_process
+    if trainer_process.alive(path):  # handed to a process of its own (ui/handoff.py): one writer per folder
+        raise RuntimeError(f"{Path(path).name} trains in a process of its own: watch it on the Watch page "
+                           "(its Take over stops it and loads it here)")
     reg = reg or get_registry()
     live = reg.get(read_meta(path).get("run_id"))  # the header only: no tensors read twice
     if live is not None:
@@ -238,12 +242,18 @@ def _run_from_url(reg: RunRegistry) -> Optional[Run]:
         return None
 
 
-def attached_run() -> Run:
+def attached_run(train_page: bool = False) -> Run:
     """The run this session shows: one built from settings in the URL, else the run named in the URL
     (or the run that replaced it; restored from its checkpoint after a restart), else the current one,
-    else a new default run."""
+    else a new default run. On the Train page, a run that trains in a process of its own is watched
+    instead (ui/handoff.py: the session switches to the Watch page)."""
     reg = get_registry()
     rid = st.query_params.get("run")
+    if train_page:
+        from ui.handoff import watch_instead  # (ui.handoff imports this module)
+        name = watch_instead(rid)
+        if name:
+            st.switch_page("pages/watch.py", query_params={"watch": name})
     run = _run_from_url(reg)
     if run is None and rid:
         newer = reg.successor(rid)

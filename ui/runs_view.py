@@ -24,7 +24,7 @@ def preset_label(preset, config) -> str:
     if preset not in PRESETS:
         return f"custom ({config.data.dataset})"
     base = preset_config(preset).flat()
-    changed = [k for k, v in config.flat().items() if v != base[k] and k != "seed"]
+    changed = [k for k, v in config.flat().items() if v != base[k] and k not in ("seed", "max_steps")]  # (CLI runs set it)
     return preset + (f", changed: {', '.join(changed[:4])}{'…' if len(changed) > 4 else ''}" if changed else "")
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 from gan_core.checkpoint import WEIGHTS_FILE
 from gan_core.live_folder import LIVE, LiveFolder
+from ui.handoff import remote_controls, stop_for_take_over
 from ui.lecture import can_control, refuse
 from ui.payload import Shared
 from ui.runs import runs_dir
@@ -60,6 +61,8 @@ def live_folders() -> list[Path]:
 def pick_folder() -> Optional[Path]:
     """The folder to watch: from ``?watch=``, else picked here; None after saying why there is none."""
     asked = st.query_params.get("watch")
+    if not asked:
+        st.title("Watch a run")
     if asked:
         folder = named_folder(asked)
         if folder is None:
@@ -90,6 +93,9 @@ def _take_over(folder: str) -> None:
         return
     from ui.runs import resume_saved
     try:
+        why = stop_for_take_over(Path(folder))  # a trainer this app started: it saves, exits, then we load
+        if why:
+            raise RuntimeError(why)
         run = resume_saved(folder)
     except (OSError, ValueError, RuntimeError) as exc:
         st.session_state["_watch_error"] = f"Could not load the checkpoint in {folder}: {plain(exc)}"
@@ -107,19 +113,21 @@ def _open_in_latent_lab(folder: str) -> None:
     st.session_state["_watch_latent"] = True
 
 
-def actions(folder: Path) -> None:
-    """Take over (a local run from the newest checkpoint) and the Latent lab on it."""
+def actions(folder: Path, snap: dict) -> None:
+    """Take over (a local run from the newest checkpoint), the Latent lab on it, and the presenter's Pause /
+    Resume and Stop of the trainer (ui.handoff)."""
     rid = st.session_state.pop("_watch_open", None)
     if rid:
         st.switch_page("pages/train.py", query_params={"run": rid})
     if st.session_state.pop("_watch_latent", None):
         st.switch_page("pages/latent.py")
     has_ckpt = (folder / WEIGHTS_FILE).is_file()
-    a, b, _ = st.columns([1, 1, 2])
+    a, b, c, d = st.columns([1, 1.4, 0.8, 0.8])
+    remote_controls(folder, snap, (c, d))
     a.button("Take over", key="watch_take_over", icon=":material/login:", disabled=not has_ckpt or not can_control(),
              on_click=_take_over, args=(str(folder),), width="stretch",
-             help="Load the newest checkpoint as a local run (paused) and go on training it here; the trainer "
-                  "elsewhere is not stopped.")
+             help="Load the newest checkpoint as a local run (paused) and go on training it here. A trainer "
+                  "this app started is stopped first (it saves); one started elsewhere goes on.")
     b.button("Latent lab on its checkpoint", key="watch_latent", icon=":material/tune:", disabled=not has_ckpt,
              on_click=_open_in_latent_lab, args=(str(folder),), width="stretch")
     if not has_ckpt:
