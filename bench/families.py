@@ -9,7 +9,8 @@ the family's `evaluate` figure on 2,000 samples (class_agreement for cgan/acgan,
 label_kept for CycleGAN beside label_untranslated, the classifier on domain A itself; the classifier's classes
 and mean confidence for all); evaluation time is not counted as training.
 ``modes`` runs the VEEGAN/PacGAN protocol (2,500 samples, 3 std) on 2D presets every 1,000 steps per seed,
-and can add Stacked MNIST's mode count for a `--stacked` preset.
+On `stacked_mnist` (any family, e.g. ``--preset stacked_mnist --set family=unrolled``) ``learn`` also counts
+the modes of 1,000 captured by 26,000 samples (the Metz et al. / PacGAN protocol, ``evaluate``'s count).
 """
 from __future__ import annotations
 
@@ -49,6 +50,14 @@ def _figure(tr, clf) -> dict:
                                               .mean())
     if family.evaluate is not None and (view.num_classes or view.translates):
         out.update({k: v for k, v in family.evaluate(view, clf, 2000).items() if isinstance(v, float)})
+    if tr.cfg.data.dataset == "stacked_mnist":  # the published protocol: modes of 1,000 in 26,000 samples
+        from gan_core.classifier import load_classifier
+        from gan_core.evaluate import stacked_modes
+        from gan_core.quality import STACKED_SAMPLES
+        got = stacked_modes(view, STACKED_SAMPLES, load_classifier("mnist"))
+        out["stacked_modes"] = got["stacked_modes_captured"]
+        out["stacked_kl"] = got["stacked_kl_to_uniform"]
+        return out
     x = tr.sample(2000).cpu()
     p = clf.probs(x)
     out["classes"] = len(set(p.argmax(1).tolist()))

@@ -89,6 +89,8 @@ def state_tensors(run) -> dict:
     tr = run.trainer
     tensors = {f"G/{k}": v for k, v in tr.G.state_dict().items()}
     tensors.update({f"D/{k}": v for k, v in tr.D.state_dict().items()})
+    if tr.g_ema is not None:  # the averaged G (train.g_ema): what the Latent lab and evaluate use
+        tensors.update({f"G_ema/{k}": v for k, v in tr.g_ema.state_dict().items()})
     tensors.update(_optimizer_tensors("opt_g", tr.opt_g))
     tensors.update(_optimizer_tensors("opt_d", tr.opt_d))
     tensors["rng/train"] = tr.gen.get_state()
@@ -260,12 +262,17 @@ def generator_from_checkpoint(path, device: str = "cpu"):
         g, _ = build_models(cfg.model, shape, classes, not cfg.data.is_toy)
     except ValueError as exc:
         raise CheckpointError(f"{path}: cannot rebuild G from the config and data_shape {list(shape)}: {exc}") from None
-    g.load_state_dict(_check_module(str(path), g, "G", ckpt.tensors))
+    averaged = _has(ckpt, "G_ema")  # a run with train.g_ema: its averaged G is the one to look at
+    g.load_state_dict(_check_module(str(path), g, "G_ema" if averaged else "G", ckpt.tensors))
     dev = torch.device(device)
     g = g.to(dev).eval().requires_grad_(False)
     return GeneratorView(g, ckpt.step, cfg.model.z_dim, g_classes, input_names(cfg.model, g_classes, names), shape,
                          not cfg.data.is_toy, cfg.data.dataset, dev, 0.0, cfg.model.family,
                          continuous_codes(cfg.model))
+
+
+def _has(ckpt: Checkpoint, prefix: str) -> bool:
+    return any(k.startswith(prefix + "/") for k in ckpt.tensors)
 
 
 def restore_into(run, ckpt: Checkpoint) -> None:
@@ -276,6 +283,8 @@ def restore_into(run, ckpt: Checkpoint) -> None:
     info = _check_meta(Path(what), ckpt.meta)
     g_state = _check_module(what, tr.G, "G", ckpt.tensors)
     d_state = _check_module(what, tr.D, "D", ckpt.tensors)
+    ema_state = _check_module(what, tr.g_ema, "G_ema", ckpt.tensors) if _has(ckpt, "G_ema") and tr.g_ema is not None \
+        else None
     _check_optimizer(what, "opt_g", tr.opt_g, ckpt.tensors)
     _check_optimizer(what, "opt_d", tr.opt_d, ckpt.tensors)
     rng = ckpt.tensors.get("rng/train"), ckpt.tensors.get("rng/eval")
@@ -287,6 +296,8 @@ def restore_into(run, ckpt: Checkpoint) -> None:
     try:
         tr.G.load_state_dict(g_state)
         tr.D.load_state_dict(d_state)
+        if tr.g_ema is not None:  # saved with the run, or (turned on since) starting at the loaded G
+            tr.g_ema.load_state_dict(ema_state if ema_state is not None else g_state)
         _load_optimizer("opt_g", tr.opt_g, ckpt.tensors)
         _load_optimizer("opt_d", tr.opt_d, ckpt.tensors)
         if rng[0] is not None:
@@ -300,6 +311,8 @@ def restore_into(run, ckpt: Checkpoint) -> None:
     tr._lr_factor = None  # the next step writes the schedule's learning rates for the restored step
     tr.G.to(tr.device)
     tr.D.to(tr.device)
+    if tr.g_ema is not None:
+        tr.g_ema.to(tr.device)
     for prefix, hist, stride in (("history", run.history, "history_stride"), ("evals", run.evals, "evals_stride")):
         cols = [ckpt.tensors.get(f"{prefix}/{n}") for n in hist.names]
         if all(c is not None for c in cols) and cols:

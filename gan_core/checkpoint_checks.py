@@ -126,7 +126,7 @@ def _check_tensors(file: Path, tensors: dict) -> None:
             parts = key.split("/")
             if len(parts) != 3 or not re.fullmatch(r"[0-9]{1,6}", parts[1]) or not parts[2]:
                 raise CheckpointError(f"{file}: optimiser tensor name {_short(key)} is not <opt>/<index>/<name>")
-        elif key.startswith(("G/", "D/")) and not (t.dtype.is_floating_point or t.dtype == torch.int64):
+        elif key.startswith(("G/", "D/", "G_ema/")) and not (t.dtype.is_floating_point or t.dtype == torch.int64):
             raise CheckpointError(f"{file}: {key} has dtype {t.dtype}; weights are floats")
 
 

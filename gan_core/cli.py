@@ -179,12 +179,12 @@ def _join_torchrun(args, cfg):
         return None
     from . import distributed
     device = args.device or (cfg.train.device if cfg is not None else None)
-    if device is None:
-        from .checkpoint import CheckpointError, load_checkpoint
+    if device is None:  # the checkpoint's own device, from its header (the tensors are read once, by _resumed)
+        from .checkpoint import CheckpointError, read_meta
         try:
-            device = load_checkpoint(args.resume).config.train.device
-        except (CheckpointError, OSError) as exc:
-            raise CliError(str(exc)) from None
+            device = json.loads(read_meta(args.resume)["config"])["train"]["device"]
+        except (CheckpointError, OSError, KeyError, ValueError) as exc:
+            raise CliError(f"--resume {args.resume}: {exc}") from None
     try:
         return distributed.from_env(device)
     except (RuntimeError, ValueError) as exc:

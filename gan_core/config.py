@@ -210,6 +210,8 @@ class TrainConfig:
     max_steps: int = _f(0, Range(0, 100_000_000), live=True)  # the run pauses itself here; 0 = no limit
     snapshot_every: int = _f(200, Range(0, 1_000_000), live=True)  # steps between in-memory "last good"
     # snapshots that a diverged run can roll back to; 0 = none
+    g_ema: float = _f(0.0, Range(0.0, 0.9999), live=True)  # decay of the averaged G that samples, pictures
+    # and evaluations use (gan_core/ema.py); 0 = off: they use the training G
     autosave_minutes: float = _f(5.0, Range(0.0, 1440.0), live=True)  # checkpoint to the run's folder this
     # often while it trains (app: runs/<id>/, CLI: --out); 0 = only on Save
 

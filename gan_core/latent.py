@@ -162,7 +162,7 @@ class GeneratorView:
     @classmethod
     def of(cls, trainer, made_at: float = 0.0) -> "GeneratorView":
         import copy
-        g = copy.deepcopy(trainer.G).eval().requires_grad_(False)
+        g = copy.deepcopy(trainer.g_eval).eval().requires_grad_(False)  # the averaged G when g_ema is on
         names = input_names(trainer.cfg.model, trainer.num_classes, getattr(trainer.data, "class_names", None))
         return cls(g, trainer.step_count, trainer.cfg.model.z_dim, trainer.num_classes, names,
                    tuple(trainer.data_shape), trainer.is_image, trainer.cfg.data.dataset, trainer.device, made_at,

@@ -68,8 +68,10 @@ PRESETS.update({
                      dict(_DIGITS, family="acgan")),
     "mnist_acgan": ("AC-GAN on MNIST 28x28 with the compact DCGAN; D's class head learns from real images only "
                     "(with fakes too, as in Odena et al., G and the head agreed on classes of their own: the "
-                    "classifier matched the asked class at chance, 0.10).",
-                    dict(dataset="mnist", **_DCGAN28, family="acgan", aux_fake_weight=0.0)),
+                    "classifier matched the asked class at chance, 0.10). Samples come from G's running average "
+                    "(g_ema 0.999): the training G's class-consistency swings from minute to minute, its average's "
+                    "does not.",
+                    dict(dataset="mnist", **_DCGAN28, family="acgan", aux_fake_weight=0.0, g_ema=0.999)),
     "digits_infogan": ("InfoGAN on the 8x8 digits: 10 categorical values and 2 continuous codes that nobody labels; "
                        "the categorical code finds digit classes by itself (Chen et al. 2016). Latent lab → Codes.",
                        dict(_DIGITS, family="infogan", z_dim=18)),

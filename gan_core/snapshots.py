@@ -30,6 +30,7 @@ class Snapshot:
     opt_d: dict
     rng: torch.Tensor
     eval_rng: torch.Tensor
+    ema_state: Optional[dict] = None  # the averaged G (train.g_ema), or None
 
 
 def _clone(state):
@@ -77,7 +78,8 @@ class SnapshotRing:
         self._ring.append(Snapshot(
             trainer.step_count, trainer._d_updates, _clone(trainer.G.state_dict()),
             _clone(trainer.D.state_dict()), _clone(trainer.opt_g.state_dict()),
-            _clone(trainer.opt_d.state_dict()), trainer.gen.get_state(), trainer.eval_gen.get_state()))
+            _clone(trainer.opt_d.state_dict()), trainer.gen.get_state(), trainer.eval_gen.get_state(),
+            _clone(trainer.g_ema.state_dict()) if trainer.g_ema is not None else None))
         return True
 
     def maybe_take(self, trainer, every: int) -> bool:
@@ -91,6 +93,8 @@ class SnapshotRing:
         s = self._ring[-1]
         trainer.G.load_state_dict(s.g_state)
         trainer.D.load_state_dict(s.d_state)
+        if trainer.g_ema is not None:  # the average went through the divergence too: back with the rest
+            trainer.g_ema.load_state_dict(s.ema_state if s.ema_state is not None else s.g_state)
         trainer.opt_g.load_state_dict(_clone(s.opt_g))
         trainer.opt_d.load_state_dict(_clone(s.opt_d))
         trainer.gen.set_state(s.rng)

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
-from . import budget, distributed
+from . import budget, distributed, ema
 from .config import Config
 from .data import load_dataset
 from .families import get_family
@@ -150,6 +150,15 @@ class Trainer:
                 if "momentum" in group:
                     group["momentum"] = t.beta1
         self._lr_factor = None  # force the schedule to rewrite lrs
+        if cfg.train.g_ema <= 0:
+            self.g_ema = None
+        elif getattr(self, "g_ema", None) is None:  # turned on (now, or at the start): the average starts at G
+            self.g_ema = ema.averaged_copy(self.nets["G"])
+
+    @property
+    def g_eval(self):
+        """The generator that samples, pictures and evaluations use: G's average when ``train.g_ema`` is on."""
+        return self.g_ema if self.g_ema is not None else self.nets["G"]
 
     def lr_factor(self) -> float:
         """The schedule's multiplier for the next step: 1, or decaying linearly to lr_final_factor."""
@@ -196,6 +205,8 @@ class Trainer:
         else:
             self.family.step(self, which, parts)
         self.last_updates = tuple(self._updates)
+        if self.g_ema is not None and "g" in self.last_updates:
+            ema.update(self.g_ema, self.nets["G"], self.cfg.train.g_ema)
         self.step_count += 1
         losses = torch.cat([parts[k] for k in ("d_losses", "g_loss") if k in parts])
         parts["finite"] = torch.isfinite(losses).all().float().view(1)
@@ -260,12 +271,12 @@ class Trainer:
         """``n`` samples from the eval generator; class-taking families get uniform classes unless ``y``;
         a translating family translates ``n`` fresh samples of domain A."""
         if self.source is not None:
-            return self.G(self.source.sample(n, self.eval_gen, self.device)[0])
+            return self.g_eval(self.source.sample(n, self.eval_gen, self.device)[0])
         z = torch.randn(n, self.cfg.model.z_dim, generator=self.eval_gen, device=self.device)
         if self.num_classes and y is None:
             y = torch.randint(0, self.num_classes, (n,), generator=self.eval_gen, device=self.device)
-        return self.G(z, y if self.num_classes else None)
+        return self.g_eval(z, y if self.num_classes else None)
 
     @torch.no_grad()
     def fixed_samples(self) -> torch.Tensor:
-        return self.G(self.fixed_z, self.fixed_y)
+        return self.g_eval(self.fixed_z, self.fixed_y)

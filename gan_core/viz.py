@@ -52,7 +52,7 @@ def view_bounds(bounds, points: np.ndarray) -> tuple[tuple, tuple, int]:
 def visual_2d(tr, n_points: int = 512, grid: int = 48, n_arrows: int = 128) -> dict:
     with torch.no_grad():
         real, _ = tr.data.sample(n_points, tr.eval_gen, tr.device)
-        fake = tr.G(tr.viz_z[:n_points])
+        fake = tr.g_eval(tr.viz_z[:n_points])
     fake_np = fake.cpu().numpy()
     bounds = tr.data.bounds
     if tr.source is not None:  # show domain A too
@@ -108,8 +108,8 @@ def visual_translation(tr, n: int = 16, per_row: int = 8) -> dict:
     """CycleGAN's strip: for ``n`` fixed domain-A images, rows of A, G_AB(A) and G_BA(G_AB(A)), ``per_row`` at a
     time (a block of three rows per group)."""
     a = tr.fixed_z[:n]
-    b = tr.G.ab(a)
-    back = tr.G.ba(b)
+    b = tr.g_eval.ab(a)
+    back = tr.g_eval.ba(b)
     rows = []
     for i in range(0, n, per_row):
         rows += [a[i:i + per_row], b[i:i + per_row], back[i:i + per_row]]

@@ -196,3 +196,23 @@ def _rank(pid: int):
         if item.startswith(b"RANK="):
             return item[5:].decode()
     return None
+
+
+def test_a_torchrun_resume_reads_the_device_from_the_header_only(tmp_path, monkeypatch):
+    """Every process of a resumed torchrun run needs the checkpoint's device before it joins the group: read
+    from the header, the tensors are loaded once (by the resume itself)."""
+    import argparse
+    from gan_core import checkpoint, cli, distributed
+    from gan_core.presets import preset_config
+    from gan_core.run import Run
+    run = Run(preset_config("gauss1d", device="cpu"))
+    run.step_once()
+    run.save(tmp_path / "r")
+    run.stop()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(checkpoint, "load_checkpoint", lambda *a, **k: pytest.fail("tensors read to find the device"))
+    monkeypatch.setattr(distributed, "from_env", lambda device: ("joined", device))
+    args = argparse.Namespace(device=None, resume=str(tmp_path / "r"))
+    assert cli._join_torchrun(args, None) == ("joined", "cpu")
+    with pytest.raises(cli.CliError, match="--resume"):
+        cli._join_torchrun(argparse.Namespace(device=None, resume=str(tmp_path / "nothing")), None)

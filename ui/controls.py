@@ -101,8 +101,8 @@ def control_bar(run) -> None:
                   help="Train 10 iterations at the chosen speed, then pause.")
         st.button("×100", key="btn_step100", on_click=act, args=(run, "steps", 100), disabled=busy,
                   help="Train 100 iterations at the chosen speed, then pause.")
-        with st.popover("", icon=":material/more_vert:", help="Step one network only; copy a link to these "
-                                                               "settings"):
+        with st.popover("", icon=":material/more_vert:", help="Step one network only; train in a process of its "
+                                                               "own (for a class); copy a link to these settings"):
             c = st.columns(2)
             c[0].button("D step only", key="btn_dstep", on_click=act, args=(run, "d"), disabled=busy,
                         width="stretch", help="One discriminator update, G frozen.")
@@ -135,7 +135,8 @@ def control_bar(run) -> None:
         present_toggle()
     if lecture_mode():
         note, box = st.columns([5, 1.2], vertical_alignment="center")
-        note.caption(VIEWER_NOTE if viewer else "Lecture mode: you are the presenter; the class watches this run.")
+        note.caption(VIEWER_NOTE if viewer else "Lecture mode: you are the presenter; the class watches this run "
+                     "(a whole class? ⋮ → Train in its own process keeps its speed).")
         with box:
             presenter_box()
     if "_action_error" in st.session_state:

@@ -16,7 +16,7 @@ from ui.lecture import can_control, refuse
 from ui.text import plain
 
 LIVE_KEYS = ("loss", "lr_g", "lr_d", "d_steps", "batch_size", "instance_noise", "noise_anneal_steps",
-             "label_smoothing", "r1_gamma", "gp_weight", "clip_value")
+             "label_smoothing", "r1_gamma", "gp_weight", "clip_value", "g_ema")
 
 
 def _keys(run) -> tuple:
@@ -56,7 +56,7 @@ def live_hyperparameters(run) -> None:
     viewer = not can_control()
     kw = lambda name: dict(key=f"live_{name}", on_change=_apply, args=(run, name), disabled=viewer)  # noqa: E731
     st.markdown("**Live hyperparameters** — change them while it trains")
-    c = st.columns([1.4, 1, 1, 0.8, 0.9])
+    c = st.columns([1.4, 1, 1, 0.8, 0.9, 0.9])
     own_loss = not get_family(run.config.model.family).uses_loss
     c[0].selectbox("Loss", list(LOSSES), help="This kind of GAN has its own loss; this choice is not used."
                    if own_loss else "\n\n".join(f"**{k}**: {v.about}" for k, v in LOSSES.items()),
@@ -70,7 +70,11 @@ def live_hyperparameters(run) -> None:
             col.caption(note)
     c[3].number_input("D steps per G step", min_value=1, max_value=20, step=1, **kw("d_steps"))
     c[4].number_input("Batch size", min_value=1, max_value=8192, step=32, **kw("batch_size"))
-    c = st.columns([1.4, 1, 1, 0.8, 0.9])
+    c[5].number_input("Averaged G decay", min_value=0.0, max_value=0.9999, step=0.001, format="%.4f",
+                      help="Samples, pictures and evaluations from a running average of G's weights (e.g. 0.999): "
+                           "steadier than the training G. 0 = the training G. Turned on, the average starts at "
+                           "today's G.", **kw("g_ema"))
+    c = st.columns([1.4, 1, 1, 0.8, 0.9, 0.9])
     c[0].slider("Instance noise (std)", 0.0, 1.0, step=0.01,
                 help="Gaussian noise added to D's inputs, real and fake; blurs the boundary D can draw.",
                 **kw("instance_noise"))

@@ -259,6 +259,10 @@ def _training_fields() -> None:
     c[2].number_input("Autosave every N minutes", 0.0, 1440.0, key=_key("autosave_minutes"),
                       help="Checkpoint to the run's folder while it trains; 0 = off.")
     c[3].number_input("CPU threads (0 = auto)", 0, 256, key=_key("cpu_threads"))
+    c = st.columns(4)
+    c[0].number_input("Averaged G decay (0 = off)", 0.0, 0.9999, key=_key("g_ema"), format="%.4f",
+                      help="Samples, pictures and evaluations from an exponential moving average of G's weights "
+                           "(e.g. 0.999): steadier than the training G. 0 = the training G itself.")
 
 
 def _config_json() -> None:
