@@ -144,7 +144,7 @@ def _tick(live, final: bool = False) -> None:
 
 def _obey(live, run):
     """The app's newest command for this run (``DIR/live/control.json``, gan_core.live_control), carried out."""
-    action = live.control.poll()
+    action = live.control.poll() if live.controllable else None
     if action == "pause" and run.state == "running":
         run.pause()
         live.held = True
@@ -158,7 +158,10 @@ def _obey(live, run):
             run.start()
     if action is not None:
         print(f"step {run.step}: {action} (asked through {live.control.path})", file=sys.stderr, flush=True)
-        live.tick(force=True)  # the app sees it obeyed at once
+        try:
+            live.tick(force=True)  # the app sees it obeyed at once
+        except OSError:
+            pass  # a full disk: the loop's next write reports it
     return action
 
 
@@ -235,6 +238,7 @@ def cmd_train(args) -> int:
             live = LiveWriter(args.out, run)
         except OSError as exc:
             raise CliError(f"--out {args.out}: cannot write there: {exc}") from None
+        live.controllable = ctx is None  # under torchrun a pause of rank 0 alone would stall the other ranks
     if args.compile == "on" or (args.compile == "auto" and ctx is None and args.steps >= COMPILE_AUTO_STEPS
                                 and run.trainer.device.type == "cuda"):
         run.trainer.compile()

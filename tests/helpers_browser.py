@@ -90,6 +90,11 @@ def page_run_id(page):
     return run_id(page.evaluate("location.href"))
 
 
+def main_text(page) -> str:
+    """The visible text of the page's main area."""
+    return page.locator("[data-testid='stMain']").inner_text()
+
+
 def step_of(page):
     """The Step metric of ``page`` as an int (None before it is drawn)."""
     digits = "".join(ch for ch in (page.evaluate(METRIC_JS, "Step") or "") if ch.isdigit())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers_browser import CONNECTED, METRIC_JS, button, page_run_id, poll, serve
+from helpers_browser import CONNECTED, button, main_text as text, page_run_id, poll, serve, step_of as step
 
 TOKEN = "handoff-browser-token"
 
@@ -17,15 +17,6 @@ def lecture(tmp_path_factory):
     root = tmp_path_factory.mktemp("handoff-browser-runs")
     for url in serve(tmp_path_factory, {"GAN_PLAYGROUND_PRESENTER_TOKEN": TOKEN, "GAN_PLAYGROUND_RUNS": str(root)}):
         yield url, root
-
-
-def text(page) -> str:
-    return page.locator("[data-testid='stMain']").inner_text()
-
-
-def step(page):
-    v = page.evaluate(METRIC_JS, "Step")
-    return int(v.replace(",", "")) if v else None
 
 
 def test_the_class_watches_the_run_in_its_own_process(lecture, browser, tmp_path):

@@ -123,7 +123,9 @@ def test_two_processes_follow_one_and_their_checkpoint_resumes(tmp_path, monkeyp
         a, b = single[column], _windows(two, column)
         assert len(a) == len(b) == 6
         assert max(abs(x - y) for x, y in zip(a, b)) < LOSS_TOLERANCE, (column, a, b)
-    assert json.loads((two / "live" / "status.json").read_text())["step"] == 600  # rank 0 wrote the live files
+    written = json.loads((two / "live" / "status.json").read_text())
+    assert written["step"] == 600  # rank 0 wrote the live files
+    assert written["controllable"] is False  # the app's pause of rank 0 alone would stall rank 1: not offered
 
     resumed = cli("train", "--resume", str(two), "--steps", "20", "--quiet")  # in one process
     assert resumed.returncode == 0, resumed.stderr

@@ -56,6 +56,7 @@ def test_a_trainer_process_pauses_resumes_and_stops_on_request(tmp_path):
         trainer_process.launch(folder, 10)  # one trainer per folder
     try:
         wait_until(lambda: status(folder).get("step", 0) > 50, 60, "the trainer's first steps")
+        assert status(folder)["controllable"] is True  # a single-process CLI trainer takes commands
         send(folder, "pause")
         s = wait_until(lambda: status(folder).get("held") and status(folder), 20, "the pause")
         assert s["state"] == "paused" and s["control_seq"] == 1

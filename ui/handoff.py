@@ -102,14 +102,15 @@ def _send(folder: str, action: str) -> None:
 def remote_controls(folder: Path, snap: dict, cols) -> None:
     """Pause / Resume and Stop for the trainer of ``folder``: the presenter's (or local user's) only."""
     viewer = not can_control()
-    live = snap.get("live")
+    live = snap.get("live") and snap.get("controllable")  # a torchrun run (or an older trainer) obeys nothing
     if snap.get("held"):
         cols[0].button("Resume", key="watch_resume", icon=":material/play_arrow:", type="primary",
                        on_click=_send, args=(str(folder), "resume"), disabled=viewer or not live, width="stretch")
     else:
         cols[0].button("Pause", key="watch_pause", icon=":material/pause:", on_click=_send,
                        args=(str(folder), "pause"), disabled=viewer or not live or snap.get("state") != "running",
-                       width="stretch", help="The trainer pauses and waits (it keeps its process and memory).")
+                       width="stretch", help="The trainer pauses and waits (it keeps its process and memory)."
+                       if snap.get("controllable") else "This trainer takes no commands (torchrun runs do not).")
     cols[1].button("Stop", key="watch_stop", icon=":material/stop:", on_click=_send, args=(str(folder), "stop"),
                    disabled=viewer or not live, width="stretch",
                    help="The trainer saves its checkpoint here and exits; Take over (or --resume) continues it.")
