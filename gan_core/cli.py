@@ -206,6 +206,7 @@ def _rescued(run, out) -> str:
 
 
 def cmd_train(args) -> int:
+    from . import trainer_process
     from .run import Run
 
     if args.steps < 1:
@@ -247,7 +248,7 @@ def cmd_train(args) -> int:
         from .distributed import on_terminate
         on_terminate(_terminated)
     run.start()
-    last_print = t0
+    last_print = last_parent_check = t0
     seen, autosave_error, terminated, asked_stop = "", None, False, False
     try:
         while run.state == "running" or (live is not None and live.held and run.state == "paused"):
@@ -255,6 +256,13 @@ def cmd_train(args) -> int:
             if live is not None and _obey(live, run) == "stop":
                 asked_stop = True
                 break
+            if time.perf_counter() - last_parent_check > 1.0:
+                last_parent_check = time.perf_counter()
+                if trainer_process.orphaned():  # the app that started this trainer died: save and stop
+                    print(f"step {run.step}: the app that started this trainer is gone; saving and stopping",
+                          file=sys.stderr, flush=True)
+                    asked_stop = True
+                    break
             with run._lock:
                 state, message = run.state, run.message
             if state == "running" and message and message != seen:  # the run goes on: a note (failed autosave)

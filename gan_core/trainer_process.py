@@ -16,6 +16,13 @@ from typing import Optional
 LOG = "train.log"
 ROOT = Path(__file__).resolve().parent.parent  # the folder holding the gan_core package
 UNLIMITED_STEPS = 10_000_000  # a run with no max_steps trains until it is stopped
+PARENT_ENV = "GAN_PLAYGROUND_PARENT_PID"  # set for a trainer the app started: the app's pid
+
+
+def orphaned() -> bool:
+    """In a trainer the app started: True once the app is gone (this process was handed to another parent)."""
+    parent = os.environ.get(PARENT_ENV, "")
+    return parent.isdigit() and os.getppid() != int(parent)
 
 _PROCS: dict[str, subprocess.Popen] = {}  # resolved folder -> the trainer this process started there
 _LOCK = threading.Lock()
@@ -39,6 +46,7 @@ def launch(folder, steps: int) -> subprocess.Popen:
             raise RuntimeError(f"a trainer (pid {old.pid}) is still training {folder}")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+        env[PARENT_ENV] = str(os.getpid())  # the trainer saves and stops if this app dies (even by SIGKILL)
         with open(folder / LOG, "ab") as log:  # the child keeps its own copy of the descriptor
             proc = subprocess.Popen(command(folder, steps), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,50 @@ def test_the_server_side_check_behind_every_handoff_action(tmp_path, monkeypatch
     other.save(folder)
     watch._take_over(str(folder))
     assert [r.id for r in get_registry().runs()] == [run.id]  # "elsewhere" was not loaded
+
+
+def test_a_trainer_saves_and_stops_when_the_app_that_started_it_is_killed(tmp_path):
+    """The app dies without its exit hook (SIGKILL): the trainer it started notices within a second or two,
+    saves its checkpoint and stops, instead of training on unwatched for millions of steps."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from gan_core.checkpoint import read_meta
+    from gan_core.presets import preset_config
+    from gan_core.run import Run
+    from helpers_ui import ROOT
+    folder = tmp_path / "orphan"
+    run = Run(preset_config("ring8", seed=4))
+    run.step_once()
+    run.save(folder)
+    run.stop()
+    app = subprocess.Popen([sys.executable, "-c", "import sys, time; from gan_core import trainer_process; "
+                            "p = trainer_process.launch(sys.argv[1], 1_000_000); print(p.pid, flush=True); "
+                            "time.sleep(600)", str(folder)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    trainer = int(app.stdout.readline())
+    try:
+        wait_until(lambda: status(folder).get("step", 0) > 50, 60, "the trainer's first steps")
+        app.send_signal(signal.SIGKILL)
+        app.wait(10)
+        wait_until(lambda: status(folder).get("state") == "stopped", 30, "the orphaned trainer to stop")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                state = Path(f"/proc/{trainer}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                break  # gone
+            if state in ("Z", "X"):
+                break  # exited, waiting for the new parent (init) to reap it
+            time.sleep(0.1)
+        else:
+            pytest.fail("the orphaned trainer is still running")
+        assert int(read_meta(folder)["step"]) >= status(folder)["step"] > 50  # saved where it stopped
+        assert "the app that started this trainer is gone" in (folder / "train.log").read_text()
+    finally:
+        for pid in (trainer,):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
