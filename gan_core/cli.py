@@ -279,6 +279,9 @@ def cmd_train(args) -> int:
     except Terminated:
         terminated = True
     finally:
+        if ctx is not None:  # ending anyway: torchrun's SIGTERM must not cut the final save (or this report) short
+            import signal
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         run.stop(timeout=10.0 if terminated else None)  # a step stuck on a dead peer must not hold us
         if live is not None:
             live.held = False

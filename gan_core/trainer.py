@@ -158,7 +158,7 @@ class Trainer:
     @property
     def g_eval(self):
         """The generator that samples, pictures and evaluations use: G's average when ``train.g_ema`` is on."""
-        return self.g_ema if self.g_ema is not None else self.nets["G"]
+        return self.g_ema if self.g_ema is not None else self.G
 
     def lr_factor(self) -> float:
         """The schedule's multiplier for the next step: 1, or decaying linearly to lr_final_factor."""
