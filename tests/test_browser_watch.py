@@ -48,7 +48,8 @@ def test_the_browser_watches_a_cli_run_and_takes_it_over(server, browser, tmp_pa
             poll(lambda: button(page, "Take over").is_enabled(), 20, "Take over")
             button(page, "Take over").click()
             poll(lambda: button(page, "Resume").count() == 1, 30, "the Train page with the local run's controls")
-            assert "watch=" not in page.url and page.evaluate(METRIC_JS, "State") == "paused"
+            poll(lambda: page.evaluate(METRIC_JS, "State") == "paused", 30, "the local run's State")  # drawn after the bar
+            assert "watch=" not in page.evaluate("location.href")
             step = poll(lambda: watched_step(page), 30, "the local run's Step")
             assert step > 0  # the newest autosave, now a local run that Resume continues
     finally:
