@@ -45,7 +45,7 @@ def watch_instead(rid: Optional[str]) -> Optional[str]:
     handed = st.session_state.pop("_handed", None)
     if handed:
         return handed
-    if rid and (runs_dir() / rid).is_dir() and get_registry().get(rid) is None and live_trainer(runs_dir() / rid):
+    if rid and get_registry().get(rid) is None and (runs_dir() / rid).is_dir() and live_trainer(runs_dir() / rid):
         return rid
     if not rid and _latest and get_registry().current() is None and live_trainer(runs_dir() / _latest):
         return _latest
