@@ -1,6 +1,7 @@
 """Real browser (Debian Chromium, tests/helpers_browser.py): the Upsampling page's transposed-convolution
 explainer at projector size. The lecture's example renders as typeset matrices (KaTeX), the overlap map is
-drawn, and choosing the kernel-3/stride-2 example turns the verdict to "Uneven"; the spectrum tab draws a
+drawn, and choosing the kernel-3/stride-2 example turns the verdict to "Uneven"; the untrained generators tab
+shows its four pictures; the spectrum tab draws a
 digits run's spectra at 1440x900."""
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ def test_upsampling_explainer_renders_and_follows_the_settings(server, browser, 
         page.get_by_role("option", name="Uneven overlap: kernel 3, stride 2 (checkerboard)").click()
         poll(lambda: "Uneven: interior pixels receive 1, 2, 4" in main.inner_text(), 30, "the checkerboard verdict")
         assert "4×4 → 7×7" in main.inner_text()
+        page.get_by_role("tab", name="Untrained generators").click()
+        poll(lambda: "Flat inside" in main.inner_text(), 30, "the untrained generators")
+        imgs = main.locator("[data-testid='stImage'] img")
+        poll(lambda: imgs.count() == 4 and all(imgs.nth(i).evaluate("i => i.complete && i.naturalWidth") == 192
+                                                for i in range(4)), 30, "four 192 px pictures")
+        assert main.inner_text().count("Repeats exactly every 8 pixels") == 2  # ring8: the 32 px default
+        page.screenshot(path=str(tmp_path / "untrained.png"))
 
 
 def test_spectrum_panel_draws_the_digits_run(server, browser, tmp_path):
