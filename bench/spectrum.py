@@ -1,9 +1,10 @@
 """Benchmark: the high-frequency excess of generated spectra, transposed against resize convolutions.
 
-    python bench/spectrum.py --data-dir ../shared/data/mnist [--steps 2000] [--every 500] [--seed 0]
+    python bench/spectrum.py --data-dir ../shared/data/mnist [--steps 2000] [--every 500] [--seeds 0]
+                             [--modes transposed,resize]
 
-Trains the mnist preset (compact DCGAN) twice from the same seed, once with model.upsample = transposed and
-once with resize, and at each mark reports gan_core.spectrum's high_frequency_excess (generated minus real
+Trains the mnist preset (compact DCGAN) once per upsampling kind (model.upsample: transposed, resize, and
+optionally transposed3 or mixed) from each seed, and at each mark reports gan_core.spectrum's high_frequency_excess (generated minus real
 log10 power, mean over the upper half of the radial frequencies) and the difference at the highest ring, on
 512 generated images from fixed noise against 512 real ones, as the Upsampling page shows it.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gan_core.models.dcgan import UPSAMPLES  # noqa: E402
 from gan_core.presets import preset_config  # noqa: E402
 from gan_core.spectrum import spectrum_report  # noqa: E402
 from gan_core.trainer import Trainer  # noqa: E402
@@ -28,14 +30,20 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--every", type=int, default=500)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds; each trains every mode")
+    ap.add_argument("--modes", default="transposed,resize", help=f"comma-separated, from {', '.join(UPSAMPLES)}")
     args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    modes = args.modes.split(",")
+    bad = [m for m in modes if m not in UPSAMPLES]
+    if bad:
+        ap.error(f"--modes: {bad} not in {list(UPSAMPLES)}")
     print(f"# {time.strftime('%Y-%m-%d')} · {platform.machine()} · torch {torch.__version__} · Python "
-          f"{platform.python_version()} · mnist preset, seed {args.seed}, 512 vs 512 images")
-    print(f"{'upsample':<11} {'step':>6} {'excess':>8} {'top ring':>9} {'s':>6}")
+          f"{platform.python_version()} · mnist preset, seeds {seeds}, 512 vs 512 images")
+    print(f"{'upsample':<11} {'seed':>4} {'step':>6} {'excess':>8} {'top ring':>9} {'s':>6}")
     z = torch.randn(512, 64, generator=torch.Generator().manual_seed(0))
-    for mode in ("transposed", "resize"):
-        tr = Trainer(preset_config("mnist", upsample=mode, seed=args.seed, data_dir=args.data_dir, download=False))
+    for seed, mode in ((s, m) for s in seeds for m in modes):
+        tr = Trainer(preset_config("mnist", upsample=mode, seed=seed, data_dir=args.data_dir, download=False))
         idx = torch.randperm(len(tr.data.images), generator=torch.Generator().manual_seed(2024))[:512]
         real = tr.data.images[idx].cpu()
         t0 = time.perf_counter()
@@ -46,7 +54,7 @@ def main() -> None:
                     fake = tr.G(z.to(tr.device)).cpu()
                 tr.G.train()
                 r = spectrum_report(fake, real)
-                print(f"{mode:<11} {step:>6} {r['high_frequency_excess']:>+8.3f} {r['radial_difference'][-1]:>+9.3f} "
+                print(f"{mode:<11} {seed:>4} {step:>6} {r['high_frequency_excess']:>+8.3f} {r['radial_difference'][-1]:>+9.3f} "
                       f"{time.perf_counter() - t0:>6.0f}", flush=True)
             if step < args.steps:
                 tr.step()

@@ -93,6 +93,7 @@ def playground_eager(images: torch.Tensor, batch_size: int, iters: int, device="
     cfg = eager_config(batch_size, torch.device(device).type, seed, threads, images.shape[1])
     run = Run(cfg, dataset=ImageDataset("mnist", images, None, 0))
     run.diagnostics.kind = None  # no classifier passes: they are budgeted separately and not training
+    run.diagnostics.divergence = False
     if compiled:
         run.trainer.compile()
         warmup = max(warmup, 1)

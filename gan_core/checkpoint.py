@@ -315,8 +315,9 @@ def restore_into(run, ckpt: Checkpoint) -> None:
         tr.g_ema.to(tr.device)
     for prefix, hist, stride in (("history", run.history, "history_stride"), ("evals", run.evals, "evals_stride")):
         cols = [ckpt.tensors.get(f"{prefix}/{n}") for n in hist.names]
-        if all(c is not None for c in cols) and cols:
-            rows = np.stack([c.double().numpy() for c in cols], 1)[: hist.capacity - 1]
+        if cols and cols[0] is not None:  # a column added since the file was written reads NaN (not measured)
+            cols = [c.double().numpy() if c is not None else np.full(cols[0].shape[0], np.nan) for c in cols]
+            rows = np.stack(cols, 1)[: hist.capacity - 1]
             hist.data[: rows.shape[0]] = rows
             hist.n = rows.shape[0]
             hist.stride = info[stride]

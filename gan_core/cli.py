@@ -304,8 +304,8 @@ def cmd_train(args) -> int:
         result["compile_note"] = run.trainer.compile_note
     result["steps_per_s"] = (run.step - start_step) / snap["elapsed"] if snap["elapsed"] > 0 else None
     result["samples_per_s"] = result["steps_per_s"] and result["steps_per_s"] * cfg.train.batch_size
-    if snap["diag_kind"] is not None:
-        run._evaluate()  # a final evaluation at the last step: modes (2D mixtures) or classes (digits)
+    if run.diagnostics.measures:
+        run._evaluate()  # a final evaluation at the last step: modes (2D mixtures) or classes (digits), JS (points)
         result.update({name: float(v) for name, v in zip(run.evals.names[1:], run.evals.last[1:])})
         for name in ("modes_covered", "classes_covered"):
             if name in result:

@@ -7,6 +7,9 @@
   histogram, classes covered, KL to uniform, mean confidence and the spread in classifier-feature space
   relative to real images. These run on a time budget: after a measurement costing c seconds the next one
   waits c / budget seconds, so they take at most ``budget`` (4%) of the training thread's time.
+- All 1D and 2D point data (the mixtures above too): on the same samples, the Jensen-Shannon and both KL
+  divergences between generated and real points on a grid histogram (gan_core.divergence; real: 2,500 points
+  drawn once), every ``metrics_every`` steps. The Train page draws JS beside the losses.
 """
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ from typing import Optional
 import numpy as np
 import torch
 
+from .divergence import BINS, BINS_1D, divergences
 from .metrics import mode_coverage
 
 MODE_COLUMNS = ("step", "modes_covered", "hq_fraction", "diversity_ratio")
+DIVERGENCE_COLUMNS = ("js", "kl_real_fake", "kl_fake_real")
 CLASS_COLUMNS = ("step", "classes_covered", "kl_uniform", "mean_confidence", "diversity_ratio")
 MODE_SAMPLES = 2500
 CLASS_SAMPLES = 2000
@@ -49,7 +54,9 @@ class Diagnostics:
         modes = getattr(trainer.data, "modes", None)
         self.kind = "modes" if modes is not None else (
             "classes" if trainer.is_image and classifier_kind(trainer.cfg.data.dataset) else None)
-        self.columns = MODE_COLUMNS if self.kind == "modes" else CLASS_COLUMNS
+        self.divergence = not trainer.is_image and trainer.data_shape[0] in (1, 2)  # points: JS and KLs
+        base = MODE_COLUMNS if self.kind == "modes" else CLASS_COLUMNS if self.kind == "classes" else ("step",)
+        self.columns = base + (DIVERGENCE_COLUMNS if self.divergence else ())
         self.n_modes = 0 if modes is None else int(modes.shape[0])
         self.n_classes = 1000 if trainer.cfg.data.dataset == "stacked_mnist" else 10
         self.class_hist: Optional[np.ndarray] = None  # latest histogram of predicted classes
@@ -57,26 +64,48 @@ class Diagnostics:
         self._gen = torch.Generator().manual_seed(1234)  # pairs for spreads, apart from training RNG
         self._next_time = 0.0
 
+    @property
+    def measures(self) -> bool:
+        """Whether this run has live evaluations at all."""
+        return self.kind is not None or self.divergence
+
     def due(self, step: int, every: int, now: float) -> bool:
-        if self.kind == "modes":
+        if self.kind == "modes" or (self.kind is None and self.divergence):
             return step % every == 0
         return self.kind == "classes" and now >= self._next_time
 
     def measure(self, trainer) -> np.ndarray:
         """One row of ``self.columns`` for the trainer's current generator."""
         start = time.perf_counter()
-        row = self._modes(trainer) if self.kind == "modes" else self._classes(trainer)
+        fake = trainer.sample(MODE_SAMPLES) if self.divergence else None
+        row = (self._modes(trainer, fake) if self.kind == "modes" else
+               self._classes(trainer) if self.kind == "classes" else ())
+        if self.divergence:
+            row = (*row, *self._divergences(trainer, fake))
         cost = time.perf_counter() - start
         self._next_time = time.perf_counter() + cost / self.budget
         return np.array([[trainer.step_count, *row]], dtype=np.float64)
 
-    def _modes(self, tr) -> tuple:
-        fake = tr.sample(MODE_SAMPLES)
+    def _real_points(self, tr) -> torch.Tensor:
+        if "points" not in self.real:
+            real, _ = tr.data.sample(MODE_SAMPLES, torch.Generator(tr.device).manual_seed(99), tr.device)
+            self.real["points"] = real.cpu()
+        return self.real["points"]
+
+    def _modes(self, tr, fake: Optional[torch.Tensor] = None) -> tuple:
+        fake = tr.sample(MODE_SAMPLES) if fake is None else fake
         covered, hq = mode_coverage(fake, tr.data.modes, tr.data.mode_std)
         if "spread" not in self.real:
-            real, _ = tr.data.sample(MODE_SAMPLES, torch.Generator(tr.device).manual_seed(99), tr.device)
-            self.real["spread"] = spread(real.cpu(), self._gen)
+            self.real["spread"] = spread(self._real_points(tr), self._gen)
         return covered, hq, spread(fake.cpu(), self._gen) / max(self.real["spread"], 1e-12)
+
+    def _divergences(self, tr, fake: torch.Tensor) -> tuple:
+        """JS, KL(real || fake), KL(fake || real) on the data's bounds (the Manifold page's estimate)."""
+        real = self._real_points(tr).double().numpy()
+        dim = real.shape[1]
+        r = divergences(real, fake.detach().cpu().double().numpy(), tr.data.bounds[:dim],
+                        BINS if dim == 2 else BINS_1D)
+        return r["js"], r["kl_real_fake"], r["kl_fake_real"]
 
     def _classes(self, tr) -> tuple:
         from .classifier import load_classifier

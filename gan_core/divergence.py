@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 BINS = 30  # cells per axis: 0.2 wide over ring8's [-3, 3]^2, ten times the modes' std
+BINS_1D = 60  # cells on a line (1D data)
 EPS = 1e-6  # probability given to an empty cell before renormalising (see above)
 
 

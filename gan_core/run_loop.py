@@ -202,7 +202,7 @@ class RunLoop:
                             "then press Resume; the weights are unchanged.")
 
     def _evaluate(self) -> None:
-        if self.diagnostics.kind is None:
+        if not self.diagnostics.measures:
             return
         row = self.diagnostics.measure(self.trainer)
         with self._lock:

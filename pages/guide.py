@@ -27,6 +27,10 @@ st.markdown("""
   steps are too fast to follow and shows the newest values.
 - **Losses**: D's loss is the sum of its real term and fake term (dotted). With the BCE losses a balanced
   game sits near **D loss ≈ 1.0–1.6** (each term ~0.5–0.8) and **G loss ≈ 1–2**.
+- **JS divergence** (black, in the Losses panel, for 1D and 2D point data): how far the generated points are
+  from the real ones on a 30×30 grid histogram, measured every *metrics every* steps on 2,500 samples, in nats
+  like the losses: 0 means the same distribution, ln 2 ≈ 0.69 two sets that never meet. The losses can sit
+  still while JS falls (G learning) or stays near 0.6 (a collapsed G): the number loss curves do not give.
 - **D accuracy** on real (green) and on fake (purple) samples: the shaded band (70–80%) is the healthy zone.
 - **D's mean outputs**: D(x) on real and D(G(z)) on generated samples (a probability for the minimax,
   non-saturating and DRAGAN losses; a raw score for WGAN and hinge).
@@ -95,6 +99,12 @@ st.markdown("""
   stride 2*: the overlap counts alternate 1, 2, 1, 2 and the verdict says **Uneven** — the checkerboard of
   Odena et al. 2016. Raise the kernel to 4: **Even**. The stack of layers on the right shows how the pattern
   compounds in an untrained generator.
+- **Untrained generators**: what a freshly initialised DCGAN generator of each upsampling kind draws from a
+  constant input. *Try*: at 32 px both transposed kinds repeat every 8 pixels (three transposed layers: a
+  period of 2, doubled twice), *mixed* every 4 (transposed in its last two layers only) and *resize* is flat
+  inside. So kernel 4 with stride 2 is not free of checkerboards: its overlap counts are even, but each output
+  phase meets different kernel weights, and training must learn to balance them. Switch the input to *random
+  z*: the blobs hide the pattern from the eye, not from the number under each picture.
 - **Spectrum of the current run**: on an image run, the generated images' frequency spectrum beside the
   real ones'. *Try*: train `mnist` with Setup → Model → Upsampling *transposed*, then a second run with
   *resize*, and compare the high-frequency excess at the same step (docs/BENCHMARKS.md has both).

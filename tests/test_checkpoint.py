@@ -428,3 +428,21 @@ def test_a_refused_autosave_folder_does_not_stop_training(tmp_path, monkeypatch)
     assert run.state != "error" and run.step == 300
     assert refused, "no autosave was attempted"
     assert list((tmp_path / "real").iterdir()) == []
+
+
+def test_a_checkpoint_from_before_the_live_divergences_keeps_its_evaluations(tmp_path, no_unpickling):
+    """Files written before evals had js / kl columns: the modes history is kept, the new columns read NaN."""
+    run = trained_run(steps=3)
+    run._evaluate()
+    run.save(tmp_path)
+    ck = load_checkpoint(tmp_path)
+    old = {k: v for k, v in ck.tensors.items() if k not in ("evals/js", "evals/kl_real_fake", "evals/kl_fake_real")}
+    assert len(old) == len(ck.tensors) - 3
+    save_file(old, str(tmp_path / WEIGHTS_FILE), metadata=dict(ck.meta))
+    back = Run.from_checkpoint(tmp_path)
+    names = back.evals.names
+    rows = back.evals.data[: back.evals.n]
+    assert back.evals.n == run.evals.n >= 1
+    np.testing.assert_array_equal(rows[:, names.index("modes_covered")],
+                                  run.evals.data[: run.evals.n, names.index("modes_covered")])
+    assert np.isnan(rows[:, names.index("js")]).all()

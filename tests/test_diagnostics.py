@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gan_core import diagnostics
-from gan_core.diagnostics import CLASS_COLUMNS, CLASS_SAMPLES, MODE_COLUMNS, Diagnostics, spread
+from gan_core.diagnostics import CLASS_COLUMNS, CLASS_SAMPLES, DIVERGENCE_COLUMNS, MODE_COLUMNS, Diagnostics, spread
 from gan_core.presets import preset_config
 from gan_core.run import Run, stop_all
 from gan_core.trainer import Trainer
@@ -44,8 +44,32 @@ class FakeClock:
                                                    ("gauss1d", None, 0), ("line", None, 0)])
 def test_kind_for_toy_data(preset, kind, n_modes):
     d = Diagnostics(Trainer(preset_config(preset, batch_size=16)))
-    assert d.kind == kind and d.n_modes == n_modes
-    assert d.columns == MODE_COLUMNS if kind == "modes" else CLASS_COLUMNS
+    assert d.kind == kind and d.n_modes == n_modes and d.divergence and d.measures
+    assert d.columns == (MODE_COLUMNS if kind == "modes" else ("step",)) + DIVERGENCE_COLUMNS
+
+
+def test_point_data_measures_js_and_kl_every_n_steps_on_the_grid_histogram():
+    """The live divergences are gan_core.divergence on the evaluation's samples against 2,500 real points;
+    for the ring they sit beside the modes, measured on the same samples (the modes' figures are unchanged)."""
+    from gan_core.divergence import divergences
+    tr = Trainer(preset_config("ring8", batch_size=16))
+    d = Diagnostics(tr)
+    assert d.due(200, 100, 0.0) and not d.due(250, 100, 0.0)
+    state = tr.eval_gen.get_state()
+    row = dict(zip(d.columns, d.measure(tr)[0]))
+    tr.eval_gen.set_state(state)
+    fake = tr.sample(2500)
+    real = d.real["points"]
+    want = divergences(real.double().numpy(), fake.double().numpy(), tr.data.bounds)
+    assert row["js"] == pytest.approx(want["js"]) and row["kl_real_fake"] == pytest.approx(want["kl_real_fake"])
+    assert row["kl_fake_real"] == pytest.approx(want["kl_fake_real"])
+    from gan_core.metrics import mode_coverage
+    assert row["modes_covered"] == mode_coverage(fake, tr.data.modes, tr.data.mode_std)[0]
+    assert 0 < row["js"] <= 0.6932  # untrained G: far from the ring
+    line = Trainer(preset_config("gauss1d", batch_size=16))  # 1D: 60 cells on the line
+    d1 = Diagnostics(line)
+    r1 = dict(zip(d1.columns, d1.measure(line)[0]))
+    assert set(r1) == {"step", "js", "kl_real_fake", "kl_fake_real"} and 0 < r1["js"] <= 0.6932
 
 
 def test_kind_for_digits_is_classes(digits_trainer):
@@ -63,7 +87,9 @@ def test_modes_are_due_every_n_steps_whatever_the_time():
 
 def test_no_measurement_is_ever_due_without_a_kind():
     d = Diagnostics(Trainer(preset_config("gauss1d", batch_size=16)))
-    assert not any(d.due(s, 1, now=1e9) for s in range(5))
+    assert [s for s in range(5) if d.due(s, 2, now=1e9)] == [0, 2, 4]  # point data: the divergences
+    d.divergence = False  # what `bench` does: nothing left to measure
+    assert not d.measures and not any(d.due(s, 1, now=1e9) for s in range(5))
 
 
 # ---------------------------------------------------------------- the class measurement

@@ -101,9 +101,9 @@ def test_cyclegan_inverts_the_digits_and_keeps_the_digit():
         kept = (clf.predict(-b).cpu() == y.cpu()).float().mean().item()  # un-invert, then name the digit
         return (b + a).abs().mean().item(), kept
     before = scores()[0]
-    for _ in range(500):
+    for _ in range(300):
         tr.step()
     error, kept = scores()
     assert before > 0.5
-    assert error < 0.2  # mean |G_AB(a) - (-a)| in [-1, 1]: 0.077 at step 500 (seed 0)
-    assert kept >= 0.85  # 0.99 (the classifier on the real digits: 0.998; on the untrained G: 0.24)
+    assert error < 0.2  # mean |G_AB(a) - (-a)| in [-1, 1]: 0.096 at step 300 (seed 0; 0.094 seed 1)
+    assert kept >= 0.85  # 0.986 (the classifier on the real digits: 0.998; on the untrained G: 0.24)

@@ -304,3 +304,63 @@ def test_the_guide_explains_the_manifold_page():
     at = rendered(AppTest.from_file(str(ROOT / "pages" / "guide.py"), default_timeout=30))
     text = " ".join(m.value for m in at.main.markdown)
     assert "### The generator's manifold" in text and "ring8_collapse" in text and "ln 2" in text
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_manifold_page_on_a_saved_run_opened_from_its_checkpoint():
+    """A run saved and dropped from memory (the Runs page's Stop), opened again by its link: the page draws the
+    checkpoint's generator, not a fresh one."""
+    from gan_core.checkpoint import generator_from_checkpoint
+    from helpers_ui import wait_until
+    from ui.runs import get_registry
+    _, run = _manifold_page("ring8")
+    run.run_steps(200)
+    wait_until(lambda: run.step >= 200 and run.state == "paused", 60, "200 steps")
+    folder = get_registry().unload(run.id).parent
+    assert get_registry().get(run.id) is None
+    at = rendered(new_session(run.id))  # ?run=<id>: restored from runs/<id>/ (paused)
+    at.switch_page("pages/manifold.py")
+    rendered(at)
+    assert get_registry().get(run.id).step == 200
+    mesh = next(t for t in _chart(at, "mesh z1=")["data"] if t.get("name") == "mesh z1=-2.50")
+    saved = generator_from_checkpoint(folder)
+    want = saved.generate(torch.tensor(manifold.grid_lines()[0, 0], dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(values(mesh["x"]), want[:, 0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(values(mesh["y"]), want[:, 1], rtol=1e-4, atol=1e-4)
+    assert any("Divergences at step 200" in c.value for c in at.caption)
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_the_train_page_draws_the_live_js_beside_the_losses_for_point_data_only():
+    """JS is measured in the training loop every metrics_every steps (page open or not) and drawn in the Losses
+    panel of the Train page, in nats like the losses; image runs have no such series."""
+    from gan_core.presets import preset_config
+    from helpers_ui import attached, chart_with, wait_until
+    from ui.live_charts import JS_SERIES
+    from ui.runs import get_registry
+    at = rendered(new_session())
+    run, _ = get_registry().replace(attached(at), preset_config("ring8_collapse", metrics_every=50),
+                                    preset="ring8_collapse")
+    at.query_params["run"] = run.id
+    run.run_steps(400)
+    wait_until(lambda: run.step >= 400 and run.state == "paused", 60, "400 steps")
+    rendered(at)
+    chart = chart_with(at, "train")
+    losses = chart["spec"]["vconcat"][0]["layer"][0]["encoding"]["color"]["scale"]["domain"]
+    assert losses[-1] == JS_SERIES
+    train = chart["data"]["train"]
+    js = train[train.series == JS_SERIES]
+    evals = run.evals.data[: run.evals.n]
+    assert len(js) >= 7 and set(js.panel) == {"losses"} and all(js.step % 50 == 0)
+    np.testing.assert_allclose(js.step.to_numpy(), evals[:, 0])
+    np.testing.assert_allclose(js.value.to_numpy(), evals[:, run.evals.names.index("js")], rtol=1e-6)
+    assert 0 < js.value.min() and js.value.max() <= math.log(2) + 1e-6
+    at2 = rendered(new_session())
+    img, _ = get_registry().replace(attached(at2), preset_config("digits", batch_size=16), preset="digits")
+    at2.query_params["run"] = img.id
+    img.run_steps(5)
+    wait_until(lambda: img.step >= 5 and img.state == "paused", 60, "5 steps")
+    rendered(at2)
+    chart = chart_with(at2, "train")
+    assert JS_SERIES not in chart["spec"]["vconcat"][0]["layer"][0]["encoding"]["color"]["scale"]["domain"]
+    assert JS_SERIES not in set(chart["data"]["train"].series)

@@ -15,7 +15,7 @@ import torch
 
 from gan_core import run as run_mod
 from gan_core.metrics import STEP_METRICS
-from gan_core.diagnostics import MODE_COLUMNS as EVAL_COLUMNS
+from gan_core.diagnostics import DIVERGENCE_COLUMNS, MODE_COLUMNS
 from gan_core.run import COLUMNS, FLUSH_STEPS, Run, stop_all
 from helpers_ui import run_threads, stopped_runs, wait_until  # noqa: F401  (stopped_runs: fixture)
 
@@ -190,11 +190,12 @@ def test_snapshot_contents():
     assert vis["real"].shape[1] == 2 and vis["fake"].shape[1] == 2
     assert vis["heat"].ndim == 2 and np.isfinite(vis["heat"]).all()
     ev = snap["evals"]
-    assert set(ev) == set(EVAL_COLUMNS)
+    assert set(ev) == set(MODE_COLUMNS + DIVERGENCE_COLUMNS)
     assert all(v.dtype == np.float32 for v in ev.values())
     assert len(ev["step"]) >= 2 and np.all(ev["step"] % 10 == 0)
     assert np.all((ev["modes_covered"] >= 0) & (ev["modes_covered"] <= 8))
     assert np.all((ev["hq_fraction"] >= 0) & (ev["hq_fraction"] <= 1))
+    assert np.all((ev["js"] > 0) & (ev["js"] <= np.log(2) + 1e-6))
 
 
 def test_snapshot_max_points():

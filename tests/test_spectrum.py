@@ -54,3 +54,31 @@ def test_upsampling_page_spectrum_of_the_digits_run():
     at2.switch_page("pages/upsampling.py")
     rendered(at2)
     assert any("The spectrum needs images" in i.value for i in at2.info)
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_upsampling_page_spectrum_of_a_saved_run_opened_from_its_checkpoint():
+    """The spectrum panel on a digits run saved and dropped from memory, opened again by its link: measured on the
+    checkpoint's generator (the same numbers as spectrum_report on its images) at the saved step."""
+    from gan_core.checkpoint import generator_from_checkpoint
+    from gan_core.presets import preset_config
+    from helpers_ui import attached, wait_until
+    from ui.runs import get_registry
+    from ui.spectrum_view import SAMPLES, measure
+    at = rendered(new_session())
+    run, _ = get_registry().replace(attached(at), preset_config("digits", batch_size=16), preset="digits")
+    run.run_steps(30)
+    wait_until(lambda: run.step >= 30 and run.state == "paused", 60, "30 steps")
+    folder = get_registry().unload(run.id).parent
+    at = rendered(new_session(run.id))
+    at.switch_page("pages/upsampling.py")
+    rendered(at)
+    caption = next(c.value for c in at.caption if "High-frequency excess" in c.value)
+    assert caption.startswith("Step 30:")
+    loaded = get_registry().get(run.id)
+    saved = generator_from_checkpoint(folder)
+    z = saved.inputs(SAMPLES, torch.Generator().manual_seed(0))
+    fake = saved.generate(z, torch.arange(SAMPLES) % saved.num_classes if saved.num_classes else None)
+    report = measure(loaded)
+    np.testing.assert_allclose(report["fake"], mean_power_spectrum(fake), atol=1e-6)
+    assert f"{report['high_frequency_excess']:+.2f}" in caption

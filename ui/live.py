@@ -129,10 +129,12 @@ def draw_snapshot(snap: dict, run=None) -> None:
     with right:
         history = snap["history"]
         if len(history["step"]):
-            spec = payload.chart(("train", output, sizes, payload.digest(history)),
-                                 lambda: live_charts.training_spec(output, sizes,
+            evals = snap["evals"]
+            js = live_charts.has_js(evals)
+            spec = payload.chart(("train", output, sizes, js, payload.digest(history, {k: evals[k] for k in ("step", "js")} if js else None)),
+                                 lambda: live_charts.training_spec(output, sizes, js=js,
                                                                    loss_range=live_charts.loss_domain(history)),
-                                 lambda: {"train": live_charts.training_data(history)})
+                                 lambda: {"train": live_charts.training_data(history, evals)})
             st.vega_lite_chart(spec, key="train_chart", width="content")
         else:
             st.info("Press **Start** (or **Step**) to train; the loss and accuracy curves appear here.")

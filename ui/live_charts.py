@@ -34,6 +34,7 @@ RDBU = np.array([[103, 0, 31], [178, 24, 43], [214, 96, 77], [244, 165, 130], [2
 PAD = {"left": 2, "right": 4, "top": 2, "bottom": 2}  # (a plain number breaks Streamlit's frontend)
 AUTOSIZE = {"type": "pad", "contains": "padding"}  # sizes as given (Streamlit would "fit" them, squeezing the plot)
 HEAT_LABEL = {"logit": "D(x)", "ls": "D(x)", "score": "score"}
+JS_SERIES, JS_COLOR = "JS divergence", "#222222"  # nats, like the BCE losses: 0 = same, ln 2 = disjoint
 
 
 def _config(sizes) -> dict:
@@ -46,8 +47,9 @@ def _config(sizes) -> dict:
 
 
 # ---- training panels ------------------------------------------------------------------------------------
-def training_data(history: dict) -> pd.DataFrame:
-    """Long table (step, value, series, panel) of the training columns; NaN rows are dropped."""
+def training_data(history: dict, evals: dict | None = None) -> pd.DataFrame:
+    """Long table (step, value, series, panel) of the training columns, and the JS divergence of the live
+    evaluations (``evals["js"]``, point data) in the losses panel; NaN rows are dropped."""
     steps = np.asarray(history.get("step", []), dtype=np.float64)
     parts = []
     for col, name, _color, _dash, _width, row in TRAINING_TRACES:
@@ -55,7 +57,16 @@ def training_data(history: dict) -> pd.DataFrame:
         keep = np.isfinite(values) & np.isfinite(steps)
         parts.append(pd.DataFrame({"step": steps[keep], "value": values[keep], "series": name,
                                    "panel": _PANEL_OF_ROW[row]}))
+    if evals is not None and "js" in evals:
+        at, js = (np.asarray(evals[k], dtype=np.float64) for k in ("step", "js"))
+        keep = np.isfinite(js) & np.isfinite(at)
+        parts.append(pd.DataFrame({"step": at[keep], "value": js[keep], "series": JS_SERIES, "panel": "losses"}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "value", "series", "panel"])
+
+
+def has_js(evals: dict | None) -> bool:
+    """Whether a run's live evaluations carry the JS divergence (1D and 2D point data)."""
+    return evals is not None and "js" in evals
 
 
 def loss_domain(history: dict):
@@ -64,8 +75,11 @@ def loss_domain(history: dict):
     return robust_range(cols)
 
 
-def training_spec(output: str, sizes=Sizes(), loss_range=None) -> dict:
-    """Three panels, one legend each; the ``train`` dataset is ``training_data(history)``."""
+def training_spec(output: str, sizes=Sizes(), loss_range=None, js: bool = False) -> dict:
+    """Three panels, one legend each; the ``train`` dataset is ``training_data(history, evals)``. ``js``: the
+    losses panel also draws the live JS divergence between real and generated points (GAN Lab does too)."""
+    if js and loss_range is not None:  # JS lies in [0, ln 2]: keep it in view
+        loss_range = [min(loss_range[0], -0.02), max(loss_range[1], 0.72)]
     n_panels = len(PANELS)
     # what is not plot: panel titles, the gaps between panels and the bottom axis (measured in Chromium)
     overhead = n_panels * (sizes.title_px + 30) + 2 * 10 + 2 * sizes.font_px + 30
@@ -73,6 +87,8 @@ def training_spec(output: str, sizes=Sizes(), loss_range=None) -> dict:
     panels = []
     for i, ((panel, title), height) in enumerate(zip(PANELS, heights)):
         traces = [t for t in TRAINING_TRACES if _PANEL_OF_ROW[t[5]] == panel]
+        if panel == "losses" and js:
+            traces.append(("js", JS_SERIES, JS_COLOR, None, 2.5, 1))
         names = [t[1] for t in traces]
         y = {"field": "value", "type": "quantitative", "title": None}
         if panel == "acc":

@@ -21,7 +21,7 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from gan_core import manifold
-from gan_core.divergence import BINS, divergences
+from gan_core.divergence import BINS, BINS_1D, divergences
 from gan_core.latent import GeneratorView
 from ui.charts import COLORS
 from ui.layout import look
@@ -29,7 +29,6 @@ from ui.live_charts import HEAT_LABEL, heat_range
 
 SAMPLES = 4096  # generated and real points the divergences are estimated from (fixed noise: same z each time)
 SHOWN = 600  # of those, the points drawn
-BINS_1D = 60
 LINES_1D = 41
 Z_RANGE = (-3.0, 3.0)  # the latent panel's fixed axes
 LINE_SCALE = "Turbo"  # colours of the lines of constant z1 (blue = -2.5 ... red = +2.5)
