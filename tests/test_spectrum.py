@@ -82,3 +82,14 @@ def test_upsampling_page_spectrum_of_a_saved_run_opened_from_its_checkpoint():
     report = measure(loaded)
     np.testing.assert_allclose(report["fake"], mean_power_spectrum(fake), atol=1e-6)
     assert f"{report['high_frequency_excess']:+.2f}" in caption
+    # what the page plots: the "Generated" heatmap is numpy's FFT of the checkpoint's images
+    import json
+
+    from helpers_ui import values
+    fig = json.loads(next(c for c in at.get("plotly_chart") if "Radial average" in c.proto.spec).proto.spec)
+    z = fig["data"][1]["z"]  # a typed array {"dtype", "bdata", "shape"} (numpy input) or nested lists
+    plotted = (np.array(values(z), dtype=float).reshape([int(n) for n in str(z["shape"]).split(",")])
+               if isinstance(z, dict) else np.array(z, dtype=float))
+    gray = fake.double().numpy().mean(1)
+    want = np.log10(np.mean(np.abs(np.fft.fftshift(np.fft.fft2(gray), axes=(-2, -1))) ** 2, 0) + EPS)
+    np.testing.assert_allclose(plotted, want, atol=1e-5)
