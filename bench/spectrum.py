@@ -1,12 +1,13 @@
 """Benchmark: the high-frequency excess of generated spectra, transposed against resize convolutions.
 
     python bench/spectrum.py --data-dir ../shared/data/mnist [--steps 2000] [--every 500] [--seeds 0]
-                             [--modes transposed,resize]
+                             [--modes transposed,resize] [--grid docs/upsampling_samples.png]
 
 Trains the mnist preset (compact DCGAN) once per upsampling kind (model.upsample: transposed, resize, and
 optionally transposed3 or mixed) from each seed, and at each mark reports gan_core.spectrum's high_frequency_excess (generated minus real
 log10 power, mean over the upper half of the radial frequencies) and the difference at the highest ring, on
-512 generated images from fixed noise against 512 real ones, as the Upsampling page shows it.
+512 generated images from fixed noise against 512 real ones, as the Upsampling page shows it. ``--grid``
+saves, for the first seed, a row of 12 generated images per mode at the last step (upscaled, one PNG).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=500)
     ap.add_argument("--seeds", default="0", help="comma-separated seeds; each trains every mode")
     ap.add_argument("--modes", default="transposed,resize", help=f"comma-separated, from {', '.join(UPSAMPLES)}")
+    ap.add_argument("--grid", help="PNG path: 12 images per mode at the last step (first seed)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     modes = args.modes.split(",")
@@ -42,6 +44,7 @@ def main() -> None:
           f"{platform.python_version()} · mnist preset, seeds {seeds}, 512 vs 512 images")
     print(f"{'upsample':<11} {'seed':>4} {'step':>6} {'excess':>8} {'top ring':>9} {'s':>6}")
     z = torch.randn(512, 64, generator=torch.Generator().manual_seed(0))
+    rows = []
     for seed, mode in ((s, m) for s in seeds for m in modes):
         tr = Trainer(preset_config("mnist", upsample=mode, seed=seed, data_dir=args.data_dir, download=False))
         idx = torch.randperm(len(tr.data.images), generator=torch.Generator().manual_seed(2024))[:512]
@@ -58,6 +61,21 @@ def main() -> None:
                       f"{time.perf_counter() - t0:>6.0f}", flush=True)
             if step < args.steps:
                 tr.step()
+        if args.grid and seed == seeds[0]:
+            rows.append(fake[:12])
+    if args.grid:
+        save_rows(rows, modes, args.grid)
+
+
+def save_rows(rows: list, modes: list, path: str) -> None:
+    """One row of images per mode, 4x enlarged, in one PNG (the mode order as given)."""
+    import numpy as np
+
+    from gan_core.viz import png_bytes, tile_images
+    grid = tile_images(torch.cat(rows), nrow=len(rows[0]), pad=1)
+    big = np.kron(grid, np.ones((4, 4, 1) if grid.ndim == 3 else (4, 4), dtype=grid.dtype))
+    Path(path).write_bytes(png_bytes(big))
+    print(f"# saved {path}: rows = {', '.join(modes)}")
 
 
 if __name__ == "__main__":
