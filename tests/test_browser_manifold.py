@@ -1,6 +1,7 @@
 """Real browser (Debian Chromium, tests/helpers_browser.py) at 1280x720: start a ring8 run, open the Manifold
 page, and check that the warped mesh MOVES while the run trains (the Plotly figure's mesh coordinates read from
-the DOM twice, a few seconds apart), that the JS curve gains points, and that the picture is above the fold."""
+the DOM twice, a few seconds apart), that the JS curve gains points, and that the picture is above the fold;
+back on the Train page, the live JS divergence is in the Losses panel."""
 from __future__ import annotations
 
 from helpers_browser import METRIC_JS, button, nav, open_and_start, opened_page, poll
@@ -31,6 +32,10 @@ CURVE_JS = """() => {
 }"""
 
 
+LEGEND_JS = """(label) => Array.from(document.querySelectorAll(
+  "[data-testid='stMain'] [data-testid='stVegaLiteChart'] svg text")).some(t => t.textContent.trim() === label)"""
+
+
 def _moved(a, b) -> float:
     """Largest change of any mesh coordinate between two readings."""
     return max(abs(p - q) for la, lb in zip(a["lines"], b["lines"]) for ca, cb in zip(la, lb) for p, q in zip(ca, cb))
@@ -54,6 +59,7 @@ def test_the_mesh_moves_while_a_ring8_run_trains(server, browser, tmp_path):
         assert steps == sorted(steps) and steps[-1] > steps[0]
         page.screenshot(path=str(tmp_path / "manifold.png"))
         nav(page, "Train")  # leave nothing training for the next test
+        poll(lambda: page.evaluate(LEGEND_JS, "JS divergence"), 30, "JS in the Losses panel's legend")
         pause = button(page, "Pause")
         pause.focus()  # by keyboard: its tooltip, shown once the pointer passes over it, can intercept a click
         page.keyboard.press("Enter")
