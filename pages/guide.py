@@ -27,7 +27,7 @@ st.markdown("""
   steps are too fast to follow and shows the newest values.
 - **Losses**: D's loss is the sum of its real term and fake term (dotted). With the BCE losses a balanced
   game sits near **D loss ≈ 1.0–1.6** (each term ~0.5–0.8) and **G loss ≈ 1–2**.
-- **JS divergence** (black, in the Losses panel, for 1D and 2D point data): how far the generated points are
+- **JS divergence** (the black line *JS* in the Losses panel, for 1D and 2D point data): how far the generated points are
   from the real ones on a 30×30 grid histogram, measured every *metrics every* steps on 2,500 samples, in nats
   like the losses: 0 means the same distribution, ln 2 ≈ 0.69 two sets that never meet. The losses can sit
   still while JS falls (G learning) or stays near 0.6 (a collapsed G): the number loss curves do not give.

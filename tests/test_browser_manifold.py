@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from helpers_browser import METRIC_JS, button, nav, open_and_start, opened_page, poll
 
+from ui.live_charts import JS_TITLE
+
 # (Plotly's _fullData: Streamlit sends numpy arrays as base64 typed arrays, which only the full data decodes.)
 # The laid-out Manifold figure's mesh lines (traces named "mesh z1=..."), as [[x...], [y...]] per line, with
 # the step named in the caption; and the x values of the JS curve.
@@ -59,7 +61,8 @@ def test_the_mesh_moves_while_a_ring8_run_trains(server, browser, tmp_path):
         assert steps == sorted(steps) and steps[-1] > steps[0]
         page.screenshot(path=str(tmp_path / "manifold.png"))
         nav(page, "Train")  # leave nothing training for the next test
-        poll(lambda: page.evaluate(LEGEND_JS, "JS divergence"), 30, "JS in the Losses panel's legend")
+        poll(lambda: page.evaluate(LEGEND_JS, "JS") and page.evaluate(LEGEND_JS, JS_TITLE), 30,
+             "JS in the Losses panel")
         pause = button(page, "Pause")
         pause.focus()  # by keyboard: its tooltip, shown once the pointer passes over it, can intercept a click
         page.keyboard.press("Enter")

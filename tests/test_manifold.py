@@ -336,7 +336,7 @@ def test_the_train_page_draws_the_live_js_beside_the_losses_for_point_data_only(
     panel of the Train page, in nats like the losses; image runs have no such series."""
     from gan_core.presets import preset_config
     from helpers_ui import attached, chart_with, wait_until
-    from ui.live_charts import JS_SERIES
+    from ui.live_charts import JS_SERIES, JS_TITLE
     from ui.runs import get_registry
     at = rendered(new_session())
     run, _ = get_registry().replace(attached(at), preset_config("ring8_collapse", metrics_every=50),
@@ -347,7 +347,7 @@ def test_the_train_page_draws_the_live_js_beside_the_losses_for_point_data_only(
     rendered(at)
     chart = chart_with(at, "train")
     losses = chart["spec"]["vconcat"][0]["layer"][0]["encoding"]["color"]["scale"]["domain"]
-    assert losses[-1] == JS_SERIES
+    assert losses[-1] == JS_SERIES and chart["spec"]["vconcat"][0]["title"] == JS_TITLE
     train = chart["data"]["train"]
     js = train[train.series == JS_SERIES]
     evals = run.evals.data[: run.evals.n]

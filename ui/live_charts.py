@@ -34,7 +34,8 @@ RDBU = np.array([[103, 0, 31], [178, 24, 43], [214, 96, 77], [244, 165, 130], [2
 PAD = {"left": 2, "right": 4, "top": 2, "bottom": 2}  # (a plain number breaks Streamlit's frontend)
 AUTOSIZE = {"type": "pad", "contains": "padding"}  # sizes as given (Streamlit would "fit" them, squeezing the plot)
 HEAT_LABEL = {"logit": "D(x)", "ls": "D(x)", "score": "score"}
-JS_SERIES, JS_COLOR = "JS divergence", "#222222"  # nats, like the BCE losses: 0 = same, ln 2 = disjoint
+JS_SERIES, JS_COLOR = "JS", "#222222"  # the JS divergence in nats, like the BCE losses: 0 = same, ln 2 = disjoint
+JS_TITLE = "Losses · JS divergence (real vs generated)"  # the losses panel's title when it draws JS
 
 
 def _config(sizes) -> dict:
@@ -120,6 +121,8 @@ def training_spec(output: str, sizes=Sizes(), loss_range=None, js: bool = False)
             layers.insert(0, {"data": {"values": [{"lo": HEALTHY_ACC[0], "hi": HEALTHY_ACC[1]}]},
                               "mark": {"type": "rect", "color": COLORS["band"]},
                               "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}})
+        if panel == "losses" and js:
+            title = JS_TITLE
         panels.append({"title": title, "width": sizes.charts_width, "height": height, "layer": layers,
                        "resolve": {"scale": {"color": "independent", "strokeDash": "independent"}}})
     return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"name": "train"},
