@@ -224,14 +224,15 @@ class Run(RunLoop):
             return job(self.trainer)
 
     @classmethod
-    def from_checkpoint(cls, path, device: Optional[str] = None, progress=None) -> "Run":
-        """A paused-state run restored from a checkpoint folder (weights, optimiser, step, history)."""
+    def from_checkpoint(cls, path, device: Optional[str] = None, progress=None, new_id: bool = False) -> "Run":
+        """A paused-state run restored from a checkpoint folder (weights, optimiser, step, history); with the
+        checkpoint's run id, or a fresh one when ``new_id`` (a copy that goes its own way)."""
         from .checkpoint import load_checkpoint, restore_into
         ckpt = load_checkpoint(path)
         config = ckpt.config.replace(device=device) if device else ckpt.config
         from .presets import PRESETS
         preset = ckpt.meta.get("preset")
-        run = cls(config, run_id=ckpt.meta.get("run_id") or None, progress=progress,
+        run = cls(config, run_id=None if new_id else ckpt.meta.get("run_id") or None, progress=progress,
                   preset=preset if preset in PRESETS else None)
         restore_into(run, ckpt)
         run._restart_rate(run.step)

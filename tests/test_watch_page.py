@@ -72,6 +72,35 @@ def test_take_over_and_latent_lab_on_the_checkpoint(written):
     assert [m.value for m in at.metric if m.label == "Step"] == ["4"]  # the Train page, on the local copy
 
 
+def test_take_over_of_a_trainer_at_work_elsewhere_makes_a_copy_in_a_folder_of_its_own(written):
+    """A trainer this app did not start (here: the fixture's run, training, its writer's heartbeat fresh) goes on
+    writing its folder; Take over must not become a second writer there: the local run is a copy with a new
+    id, saved at once to runs/<new id>/, and the page says so. The trainer's own checkpoint is untouched."""
+    from ui.runs import get_registry, runs_dir
+    run, folder, writer = written
+    run.save(folder)
+    before = (folder / "checkpoint.safetensors").read_bytes()
+    run.start()  # at work "elsewhere"
+    try:
+        writer.tick(force=True)
+        at = watch("served-ring8")
+        assert "**running**" in next(m.value for m in at.markdown if m.value.startswith("Watching"))
+        at.button(key="watch_take_over").click()
+        rendered(at)
+        local = get_registry().current()
+        assert local.id != "elsewhere" and local.step == 4 and local.state == "paused"
+        assert local.autosave_dir == runs_dir() / local.id
+        assert (runs_dir() / local.id / "checkpoint.safetensors").is_file()
+        assert any("started elsewhere and goes on" in i.value and local.id in i.value for i in at.info)
+        assert at.query_params["run"] in (local.id, [local.id])
+        run.pause()
+        assert (folder / "checkpoint.safetensors").read_bytes() == before
+        local.save()  # the copy's saves go to its own folder
+        assert (folder / "checkpoint.safetensors").read_bytes() == before
+    finally:
+        run.stop()
+
+
 def test_a_viewer_watches_but_cannot_take_over_or_read_other_paths(written, monkeypatch):
     from streamlit.testing.v1 import element_tree
     from ui.runs import get_registry

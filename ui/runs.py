@@ -206,6 +206,17 @@ def resume_saved(path, reg: Optional[RunRegistry] = None) -> Run:
     return reg.add(run)
 
 
+def copy_saved(path, reg: Optional[RunRegistry] = None) -> Run:
+    """Load a checkpoint folder that another trainer still writes as a NEW run with its own id and folder
+    (runs/<new id>/, saved at once): one writer per folder, and the other trainer's checkpoints stay its own."""
+    reg = reg or get_registry()
+    run = Run.from_checkpoint(path, new_id=True)
+    run.autosave_dir = runs_dir() / run.id
+    run.save()
+    run.saved_step = run.step
+    return reg.add(run)
+
+
 def _restore_from_disk(reg: RunRegistry, rid: str) -> Optional[Run]:
     if not RUN_ID.fullmatch(rid):  # a run id, never a path
         return None
@@ -271,4 +282,6 @@ def attached_run(train_page: bool = False) -> Run:
         st.query_params["run"] = run.id
     if st.session_state.get("_url_error"):
         st.error(st.session_state.pop("_url_error"), icon=":material/link_off:")
+    if st.session_state.get("_run_note"):
+        st.info(st.session_state.pop("_run_note"), icon=":material/content_copy:")
     return run

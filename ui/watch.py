@@ -16,7 +16,7 @@ import streamlit as st
 
 from gan_core.checkpoint import WEIGHTS_FILE
 from gan_core.live_folder import LIVE, LiveFolder
-from ui.handoff import remote_controls, stop_for_take_over
+from ui.handoff import live_trainer, remote_controls, stop_for_take_over
 from ui.lecture import can_control, refuse
 from ui.payload import Shared
 from ui.runs import runs_dir
@@ -91,12 +91,19 @@ def pick_folder() -> Optional[Path]:
 def _take_over(folder: str) -> None:
     if refuse():
         return
-    from ui.runs import resume_saved
+    from ui.runs import copy_saved, resume_saved
     try:
         why = stop_for_take_over(Path(folder))  # a trainer this app started: it saves, exits, then we load
         if why:
             raise RuntimeError(why)
-        run = resume_saved(folder)
+        if live_trainer(Path(folder)):  # started elsewhere and still at work: its folder stays its own
+            run = copy_saved(folder)
+            st.session_state["_run_note"] = (
+                f"The trainer writing {plain(folder)} was started elsewhere and goes on. This is a copy of its "
+                f"step {run.step:,} checkpoint: run {run.id}, saved to {plain(run.autosave_dir)}/ (the Runs page "
+                "lists both).")
+        else:
+            run = resume_saved(folder)
     except (OSError, ValueError, RuntimeError) as exc:
         st.session_state["_watch_error"] = f"Could not load the checkpoint in {folder}: {plain(exc)}"
         return
@@ -127,7 +134,8 @@ def actions(folder: Path, snap: dict) -> None:
     a.button("Take over", key="watch_take_over", icon=":material/login:", disabled=not has_ckpt or not can_control(),
              on_click=_take_over, args=(str(folder),), width="stretch",
              help="Load the newest checkpoint as a local run (paused) and go on training it here. A trainer "
-                  "this app started is stopped first (it saves); one started elsewhere goes on.")
+                  "this app started is stopped first (it saves); one started elsewhere goes on, and you get a "
+                  "copy in a folder of its own.")
     b.button("Latent lab on its checkpoint", key="watch_latent", icon=":material/tune:", disabled=not has_ckpt,
              on_click=_open_in_latent_lab, args=(str(folder),), width="stretch")
     if not has_ckpt:
