@@ -54,7 +54,7 @@ _OPT_STATES = {"adam": 2, "rmsprop": 1}  # optimiser tensors per parameter tenso
 @dataclass(frozen=True)
 class Estimate:
     parameters: int  # of G and D together: exactly sum(p.numel())
-    param_bytes: int
+    param_bytes: int  # G and D's weights and buffers, and G's average when train.g_ema is on
     grad_bytes: int
     optimizer_bytes: int
     activation_bytes: int  # autograd's saved tensors and transient gradients at the peak of one step
@@ -266,6 +266,8 @@ def estimate(cfg: Config, data_shape: tuple, num_classes: Optional[int] = None) 
     if penalty:
         floats += 2 * B * d.saved  # double backward: D's graph and the graph of its input gradient
     param_bytes = (params + buffers) * FLOAT_BYTES
+    if t.g_ema > 0:  # G's running average: one more copy of G's weights and buffers (train.g_ema)
+        param_bytes += (sum(p.numel() for p in G.parameters()) + sum(b.numel() for b in G.buffers())) * FLOAT_BYTES
     flops = t.d_steps * (B * g.flops + 3 * 2 * B * d.flops) + 3 * B * d.flops + 2 * B * g.flops
     if penalty:
         flops += t.d_steps * 4 * B * d.flops

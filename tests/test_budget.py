@@ -183,3 +183,13 @@ def test_a_live_batch_size_change_counts_only_what_does_not_exist_yet():
     with pytest.raises(ValueError, match="GB|MB"):
         budget.check(cfg, shape, "cpu", free=free)  # building it all now would not fit
     budget.check(cfg, shape, "cpu", free=free, models_built=True, data_loaded=True)  # the weights exist already
+
+
+def test_the_averaged_g_counts_as_one_more_copy_of_gs_weights():
+    cfg = cfg_of(dataset="mnist", arch="dcgan", ngf=16, ndf=16)
+    shape = budget.data_shape_for(cfg)
+    g, _ = build_models(cfg.model, shape, budget.num_classes_for(cfg), True)
+    g_bytes = (sum(p.numel() for p in g.parameters()) + sum(b.numel() for b in g.buffers())) * budget.FLOAT_BYTES
+    plain, averaged = budget.estimate(cfg, shape), budget.estimate(cfg.replace(g_ema=0.999), shape)
+    assert averaged.param_bytes - plain.param_bytes == g_bytes
+    assert averaged.parameters == plain.parameters  # what trains is unchanged
