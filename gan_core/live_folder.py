@@ -238,6 +238,12 @@ class LiveFolder:
             raise ValueError(f"{self.dir / 'status.json'} is not a live status of format {FORMAT}")
         return status
 
+    def at_work(self, now: Optional[float] = None) -> bool:
+        """Whether the folder's trainer is at work now: it trains, or waits paused by a command, and its heartbeat
+        is fresh (see ``aged``). Raises like ``status``."""
+        status = self.status()
+        return bool(self.aged({**status, "written_state": status.get("state")}, now)["live"])
+
     def visual(self) -> Optional[dict]:
         from safetensors import safe_open
         path = self.dir / "visual.safetensors"

@@ -32,10 +32,9 @@ def live_trainer(folder: Path) -> bool:
     if trainer_process.alive(folder):
         return True
     try:
-        status = LiveFolder(folder).status()
+        return LiveFolder(folder).at_work()
     except (OSError, ValueError):
         return False
-    return bool(LiveFolder.aged({**status, "written_state": status.get("state")})["live"])
 
 
 def watch_instead(rid: Optional[str]) -> Optional[str]:
