@@ -21,8 +21,9 @@ def live_diagnostics():
         return
     if kind is None:
         st.info("Live coverage diagnostics exist for the ring and grid mixtures (modes covered) and for digit "
-                "images (classes covered by the shipped classifier). This run's data has neither; its losses "
-                "and accuracies are on the Train page.")
+                "images (classes covered by the shipped classifier). This run's data has neither; its losses, "
+                "accuracies and (for points) the JS divergence are on the Train page, and the Manifold page "
+                "shows where G sends the latent plane with both KL divergences.")
         return
     total = snap["n_modes"] if kind == "modes" else snap["n_classes"]
     left, right = st.columns([1.3, 1])

@@ -318,3 +318,17 @@ def test_mode_collapse_alert_on_the_train_and_diagnostics_pages():
     hist = [s for s in chart_specs(at) if s["layout"].get("title", {}).get("text") == "High-quality samples per mode"]
     assert values(hist[0]["data"][0]["y"]) == [1.0] + [0.0] * 7  # every sample on mode 0
     assert run.state == "ready"
+
+
+def test_diagnostics_page_on_point_data_without_modes_points_to_the_js_curves():
+    """gauss1d has no modes and no classifier, but its evaluations now carry JS and KL: the page says where
+    they are drawn instead of drawing a coverage chart of nothing."""
+    at = rendered(new_session())
+    run, _ = get_registry().replace(get_registry().current(), preset_config("gauss1d"), preset="gauss1d")
+    at.query_params["run"] = run.id
+    trained(run, 200)
+    assert run.evals.n >= 2
+    at.switch_page("pages/diagnostics.py")
+    rendered(at)
+    assert any("JS divergence are on the Train page" in i.value and "Manifold page" in i.value for i in at.info)
+    assert not chart_specs(at)
