@@ -156,8 +156,16 @@ def _obey(live, run):
         live.held = False
         if run.state == "paused":
             run.start()
+    elif action == "set":
+        try:
+            run.set(**live.control.values)
+            live.control_error = None
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:  # a bad value: named, and training goes on
+            live.control_error = str(exc)
     if action is not None:
-        print(f"step {run.step}: {action} (asked through {live.control.path})", file=sys.stderr, flush=True)
+        what = f"set {live.control.values}" if action == "set" else action
+        note = f": refused, {live.control_error}" if action == "set" and live.control_error else ""
+        print(f"step {run.step}: {what} (asked through {live.control.path}){note}", file=sys.stderr, flush=True)
         try:
             live.tick(force=True)  # the app sees it obeyed at once
         except OSError:

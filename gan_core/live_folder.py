@@ -75,6 +75,7 @@ class LiveWriter:
         self.control = ControlReader(self.dir)  # pause / resume / stop from the app (gan_core.live_control)
         self.held = False  # paused by such a command: the trainer waits (and keeps writing) until resumed
         self.controllable = False  # the CLI obeys those commands (not under torchrun) and sets this; in the status
+        self.control_error: Optional[str] = None  # why the newest "set" command was refused (None: applied)
         for name in ("history", "evals"):  # a new run: new files (a resumed run starts its own history too)
             (self.dir / f"{name}.csv").unlink(missing_ok=True)
 
@@ -117,7 +118,8 @@ class LiveWriter:
         status = {k: snap.get(k) for k in STATUS_KEYS}
         status.update(format=FORMAT, heartbeat=time.time(), pid=os.getpid(), host=socket.gethostname(),
                       max_steps=self.run.config.train.max_steps, steps_per_s=snap["latest"].get("steps_per_s"),
-                      held=self.held, control_seq=self.control.seq, controllable=self.controllable)
+                      held=self.held, control_seq=self.control.seq, controllable=self.controllable,
+                      control_error=self.control_error)
         atomic_write(self.dir / "status.json", json.dumps(_plain(status), allow_nan=False).encode())
 
     def _write_visual(self, visual: Optional[dict]) -> None:

@@ -210,5 +210,6 @@ in links: `?preset=grid25&lr_g=0.0005&loss=hinge` opens that run (⋮ → link c
 autosave to `runs/<id>/`; after a restart the same link brings the run back. For a whole class (more than a
 handful of laptops), press ⋮ → **Train in its own process** before they join: the run trains on in a process
 of its own and everyone watches it on the **Watch** page, where you pause, resume or stop it; the class then
-costs the app's server, not your run's speed.
+costs the app's server, not your run's speed. The live hyperparameters are below the picture there too, so the
+experiments above that change a setting mid-run (the loss, the learning rates) work on a handed-off run.
 """)

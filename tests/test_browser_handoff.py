@@ -19,6 +19,14 @@ def lecture(tmp_path_factory):
         yield url, root
 
 
+def _status(folder) -> dict:
+    from gan_core.live_folder import LiveFolder
+    try:
+        return LiveFolder(folder).status()
+    except (OSError, ValueError):
+        return {}
+
+
 def test_the_class_watches_the_run_in_its_own_process(lecture, browser, tmp_path):
     url, root = lecture
     contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2)]
@@ -50,6 +58,13 @@ def test_the_class_watches_the_run_in_its_own_process(lecture, browser, tmp_path
         poll(lambda: step(viewer), 30, "the viewer's Step")
         assert button(viewer, "Pause").is_disabled() and button(viewer, "Stop").is_disabled()
         assert button(viewer, "Take over").is_disabled()
+        # the live settings below the picture: the presenter's change reaches the trainer, the viewer's are disabled
+        lr_d = presenter.get_by_role("spinbutton", name="D learning rate")
+        lr_d.fill("7.0e-04")
+        lr_d.press("Enter")
+        poll(lambda: _status(root / rid).get("config", {}).get("train", {}).get("lr_d") == 0.0007, 20,
+             "the trainer to take the presenter's D learning rate")
+        assert viewer.get_by_role("spinbutton", name="D learning rate").is_disabled()
         viewer.screenshot(path=str(tmp_path / "viewer-1280x720.png"))
         presenter.screenshot(path=str(tmp_path / "presenter-1280x720.png"))
 

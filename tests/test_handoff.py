@@ -40,6 +40,27 @@ def test_each_command_is_obeyed_once_and_an_old_one_never(tmp_path):
     with pytest.raises(ValueError, match="is not one of"):
         send(tmp_path, "explode")
     assert send(tmp_path, "stop") == 1 and reader.poll() is None  # numbering restarted below what was obeyed
+    (tmp_path / "live" / "status.json").write_text('{"control_seq": 7}')  # ... unless the trainer says what it
+    assert send(tmp_path, "stop") == 8 and reader.poll() == "stop"       # obeyed: its status is read too
+
+
+def test_a_set_command_carries_its_values_and_a_malformed_one_is_ignored(tmp_path):
+    from gan_core.live_control import ControlReader, send
+    (tmp_path / "live").mkdir()
+    reader = ControlReader(tmp_path)
+    with pytest.raises(ValueError, match="needs a dict"):
+        send(tmp_path, "set")
+    with pytest.raises(ValueError, match="needs no values"):
+        send(tmp_path, "pause", values={"lr_g": 0.1})
+    with pytest.raises(ValueError, match="needs a dict"):
+        send(tmp_path, "set", values={"lr_g": [1, 2]})  # plain numbers, strings and booleans only
+    assert send(tmp_path, "set", values={"lr_g": 0.001, "loss": "hinge"}) == 1
+    assert reader.poll() == "set" and reader.values == {"lr_g": 0.001, "loss": "hinge"}
+    time.sleep(0.01)
+    (tmp_path / "live" / "control.json").write_text('{"seq": 5, "action": "set", "values": {"x": {"y": 1}}}')
+    assert reader.poll() is None and reader.seq == 1
+    (tmp_path / "live" / "status.json").write_text('{"control_seq": 1}')  # what the trainer reports obeying
+    assert send(tmp_path, "pause") == 2 and reader.poll() == "pause" and reader.values is None
 
 
 def test_a_trainer_process_pauses_resumes_and_stops_on_request(tmp_path):
@@ -67,6 +88,18 @@ def test_a_trainer_process_pauses_resumes_and_stops_on_request(tmp_path):
         assert proc.poll() is None  # waiting, not ended
         send(folder, "resume")
         wait_until(lambda: status(folder).get("step", 0) > s["step"] + 20, 20, "training again")
+        # live settings from the app: applied while it trains, a bad value refused by name and it trains on
+        seq = send(folder, "set", values={"lr_g": 0.002, "loss": "hinge"})
+        ok = wait_until(lambda: status(folder).get("control_seq") == seq and status(folder), 20, "the set command")
+        assert ok["config"]["train"]["lr_g"] == 0.002 and ok["config"]["loss"]["loss"] == "hinge"
+        assert ok["control_error"] is None and ok["config_version"] >= 1
+        seq = send(folder, "set", values={"lr_g": 5.0})
+        bad = wait_until(lambda: status(folder).get("control_seq") == seq and status(folder), 20, "the bad value")
+        assert "lr_g = 5.0 is out of range" in bad["control_error"] and bad["config"]["train"]["lr_g"] == 0.002
+        seq = send(folder, "set", values={"z_dim": 3})
+        frozen = wait_until(lambda: status(folder).get("control_seq") == seq and status(folder), 20, "frozen")
+        assert "z_dim cannot change during a run" in frozen["control_error"]
+        wait_until(lambda: status(folder).get("step", 0) > frozen["step"] + 20, 20, "training on after refusals")
         send(folder, "stop")
         assert proc.wait(30) == 0
     finally:

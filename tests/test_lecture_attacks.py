@@ -285,7 +285,7 @@ def _live_status(folder) -> dict:
 
 def test_a_viewer_cannot_hand_the_run_off_nor_pause_or_stop_its_trainer(lecture, saved_ids):
     """ui/handoff.py against forged clicks: the ⋮ menu's "Train in its own process" and the Watch page's Pause
-    and Stop, sent by a viewer with the widget ids of their own page, change nothing. (Streamlit 1.67 itself
+    and Stop (and a live setting), sent by a viewer with the widget ids of their own page, change nothing. (Streamlit 1.67 itself
     drops a change to a widget it drew disabled; the server-side check behind it, ui.lecture.refuse, is what
     tests/test_handoff.py's forced AppTest click exercises.)"""
     from gan_core.live_control import send
@@ -307,9 +307,14 @@ def test_a_viewer_cannot_hand_the_run_off_nor_pause_or_stop_its_trainer(lecture,
         w.wait_finished()
         for key in ("watch_pause", "watch_stop", "watch_take_over"):
             w.click(key, f"watch={rid}", page="watch")  # forged
+        poll(lambda: "live_lr_d" in w.widget_ids, 20, "the viewer's (disabled) live settings")
+        lr_d = _live_status(folder)["config"]["train"]["lr_d"]
+        w.rerun(query=f"watch={rid}", page="watch", widgets={w.widget_ids["live_lr_d"]: 0.5})  # forged change
+        w.wait_finished()
         time.sleep(1.5)  # three status writes
         s = _live_status(folder)
         assert s["state"] == "running" and s["control_seq"] == 0 and not s["held"]
+        assert s["config"]["train"]["lr_d"] == lr_d and not (folder / "live" / "control.json").exists()
         p.rerun(query=f"watch={rid}", page="watch")
         p.wait_finished()
         p.click("watch_stop", f"watch={rid}", page="watch")  # the presenter's Stop is obeyed

@@ -127,3 +127,58 @@ def test_with_no_live_folder_the_page_says_how_to_make_one(clean_registry, monke
     rendered(at)
     assert any("python -m gan_core train" in i.value and "--out" in i.value for i in at.info)
     assert at.selectbox(key="watch_pick").options == ["other path…"]  # the local user may still give a path
+
+
+def test_live_hyperparameters_of_a_watched_trainer_are_sent_as_commands_and_follow_its_status(written, monkeypatch):
+    """The Watch page draws the trainer's live settings. A change is validated, written to control.json as a
+    "set" command, shown at once, and becomes the trainer's (here the CLI's _obey on the fixture's run and
+    writer) once it reports the command; a refused value is reported; a viewer's forced change sends nothing."""
+    import json
+
+    from streamlit.testing.v1 import element_tree
+
+    from gan_core.cli import _obey
+    run, folder, writer = written
+    writer.controllable = True
+    run.start()
+    try:
+        writer.tick(force=True)
+        at = watch("served-ring8")
+        lr = at.number_input(key="live_lr_d")
+        assert not lr.disabled and lr.value == run.config.train.lr_d
+        lr.set_value(0.0007)
+        rendered(at)
+        command = json.loads((folder / "live" / "control.json").read_text())
+        assert command["action"] == "set" and command["values"] == {"lr_d": 0.0007}
+        assert at.number_input(key="live_lr_d").value == 0.0007  # shown at once, not the old status value
+        assert run.config.train.lr_d != 0.0007  # the trainer has not read it yet
+        assert _obey(writer, run) == "set" and run.config.train.lr_d == 0.0007  # the trainer's side
+        rendered(at)
+        assert at.number_input(key="live_lr_d").value == 0.0007
+        at.selectbox(key="live_loss").set_value("hinge")
+        rendered(at)
+        command = json.loads((folder / "live" / "control.json").read_text())
+        assert command["values"] == {"loss": "hinge"}  # lr_d was reported obeyed: not sent again
+        (folder / "live" / "control.json").write_text(json.dumps({**command, "seq": command["seq"] + 1,
+                                                                  "values": {"lr_g": 9.0}}))  # a bad value
+        assert _obey(writer, run) == "set" and "lr_g = 9.0 is out of range" in writer.control_error
+        rendered(at)
+        rendered(at)
+        from helpers_ui import shown
+        assert any("The trainer refused the change" in shown(e.value) and "lr_g = 9.0 is out of range" in shown(e.value)
+                   for e in at.error)
+        assert run.state == "running" and run.config.loss.loss == "non_saturating"  # the hinge command was
+        # overwritten unread above; the widget follows the trainer's real setting again
+        assert at.selectbox(key="live_loss").value == "non_saturating"
+    finally:
+        run.stop()
+    # a viewer: the widgets are drawn disabled and a forced change is refused on the server
+    monkeypatch.setenv("GAN_PLAYGROUND_PRESENTER_TOKEN", "watch-token")
+    writer.tick(force=True)
+    before = (folder / "live" / "control.json").read_text()
+    at = watch("served-ring8")
+    assert at.number_input(key="live_lr_d").disabled
+    monkeypatch.setattr(element_tree.Widget, "_assert_can_interact", lambda self: None)
+    at.number_input(key="live_lr_d").set_value(0.0009)
+    rendered(at)
+    assert (folder / "live" / "control.json").read_text() == before

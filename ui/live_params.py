@@ -50,12 +50,16 @@ def _effective(name: str, run) -> str | None:
     return None
 
 
-def live_hyperparameters(run) -> None:
-    """Widgets for everything that may change mid-run; each change reaches the loop at its next step."""
+def live_hyperparameters(run, locked: str | None = None) -> None:
+    """Widgets for everything that may change mid-run; each change reaches the loop at its next step. ``run``
+    is a Run, or anything with its ``config``, ``set`` and ``trainer.lr_factor`` (ui.remote_params.RemoteRun);
+    ``locked`` says why nothing can be changed now (the widgets are then shown disabled)."""
     sync_from_run(run)
-    viewer = not can_control()
+    viewer = not can_control() or locked is not None
     kw = lambda name: dict(key=f"live_{name}", on_change=_apply, args=(run, name), disabled=viewer)  # noqa: E731
     st.markdown("**Live hyperparameters** — change them while it trains")
+    if locked:
+        st.caption(locked)
     c = st.columns([1.4, 1, 1, 0.8, 0.9, 0.9])
     own_loss = not get_family(run.config.model.family).uses_loss
     c[0].selectbox("Loss", list(LOSSES), help="This kind of GAN has its own loss; this choice is not used."
