@@ -4,8 +4,9 @@
                              [--modes transposed,resize] [--grid docs/upsampling_samples.png]
 
 Trains the mnist preset (compact DCGAN) once per upsampling kind (model.upsample: transposed, resize, and
-optionally transposed3 or mixed) from each seed, and at each mark reports gan_core.spectrum's high_frequency_excess (generated minus real
-log10 power, mean over the upper half of the radial frequencies) and the difference at the highest ring, on
+optionally transposed3 or mixed) from each seed, and at each mark reports gan_core.spectrum's
+high_frequency_excess (generated minus real log10 power, mean over the upper half of the radial
+frequencies) and the difference at the highest ring, on
 512 generated images from fixed noise against 512 real ones, as the Upsampling page shows it. ``--grid``
 saves, for the first seed, a row of 12 generated images per mode at the last step (upscaled, one PNG).
 """
@@ -57,7 +58,8 @@ def main() -> None:
                     fake = tr.G(z.to(tr.device)).cpu()
                 tr.G.train()
                 r = spectrum_report(fake, real)
-                print(f"{mode:<11} {seed:>4} {step:>6} {r['high_frequency_excess']:>+8.3f} {r['radial_difference'][-1]:>+9.3f} "
+                excess, top = r["high_frequency_excess"], r["radial_difference"][-1]
+                print(f"{mode:<11} {seed:>4} {step:>6} {excess:>+8.3f} {top:>+9.3f} "
                       f"{time.perf_counter() - t0:>6.0f}", flush=True)
             if step < args.steps:
                 tr.step()

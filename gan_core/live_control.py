@@ -60,8 +60,10 @@ def send(folder, action: str, values: Optional[dict] = None) -> int:
     takes ``values`` ({setting: value}); the others take none."""
     if action not in ACTIONS:
         raise ValueError(f"action = {action!r} is not one of {list(ACTIONS)}")
-    if (action == "set") != (values is not None) or (values is not None and not _values_ok(values)):
-        raise ValueError(f"action {action!r} needs {'a dict of at most ' + str(MAX_VALUES) + ' settings' if action == 'set' else 'no values'}")
+    if action == "set" and not _values_ok(values):
+        raise ValueError(f"action 'set' needs a dict of at most {MAX_VALUES} settings to plain values")
+    if action != "set" and values is not None:
+        raise ValueError(f"action {action!r} needs no values")
     path = _path(folder)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path.parent} is not a live run folder (no trainer writes there)")

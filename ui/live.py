@@ -131,7 +131,8 @@ def draw_snapshot(snap: dict, run=None) -> None:
         if len(history["step"]):
             evals = snap["evals"]
             js = live_charts.has_js(evals)
-            spec = payload.chart(("train", output, sizes, js, payload.digest(history, {k: evals[k] for k in ("step", "js")} if js else None)),
+            js_part = {k: evals[k] for k in ("step", "js")} if js else None
+            spec = payload.chart(("train", output, sizes, js, payload.digest(history, js_part)),
                                  lambda: live_charts.training_spec(output, sizes, js=js,
                                                                    loss_range=live_charts.loss_domain(history)),
                                  lambda: {"train": live_charts.training_data(history, evals)})

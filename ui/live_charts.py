@@ -58,7 +58,7 @@ def training_data(history: dict, evals: dict | None = None) -> pd.DataFrame:
         keep = np.isfinite(values) & np.isfinite(steps)
         parts.append(pd.DataFrame({"step": steps[keep], "value": values[keep], "series": name,
                                    "panel": _PANEL_OF_ROW[row]}))
-    if evals is not None and "js" in evals:
+    if has_js(evals):
         at, js = (np.asarray(evals[k], dtype=np.float64) for k in ("step", "js"))
         keep = np.isfinite(js) & np.isfinite(at)
         parts.append(pd.DataFrame({"step": at[keep], "value": js[keep], "series": JS_SERIES, "panel": "losses"}))

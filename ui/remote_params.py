@@ -65,7 +65,8 @@ class RemoteRun:
 def locked_reason(snap: dict) -> Optional[str]:
     """Why the trainer's settings cannot be changed from here (None when they can)."""
     if not snap.get("controllable"):
-        return "This trainer takes no commands (a torchrun run, or one from an older version): its settings are shown, not changed."
+        return ("This trainer takes no commands (a torchrun run, or one from an older version): its settings are "
+                "shown, not changed.")
     if not snap.get("live"):
         return "The trainer is not running: its settings are shown as it last wrote them."
     return None
