@@ -253,8 +253,9 @@ def estimate(cfg: Config, data_shape: tuple, num_classes: Optional[int] = None) 
     """Memory and FLOPs of one training step of ``cfg`` on data of per-sample ``data_shape``."""
     from .losses import get_loss
     G, D = meta_models(cfg, data_shape, num_classes)
-    params = sum(p.numel() for p in G.parameters()) + sum(p.numel() for p in D.parameters())
-    buffers = sum(b.numel() for b in G.buffers()) + sum(b.numel() for b in D.buffers())
+    g_params, g_buffers = sum(p.numel() for p in G.parameters()), sum(b.numel() for b in G.buffers())
+    params = g_params + sum(p.numel() for p in D.parameters())
+    buffers = g_buffers + sum(b.numel() for b in D.buffers())
     g, d = _model_cost(G, data_shape), _model_cost(D, data_shape)
     t, lc = cfg.train, cfg.loss
     B, sample = t.batch_size, math.prod(data_shape)
@@ -267,7 +268,7 @@ def estimate(cfg: Config, data_shape: tuple, num_classes: Optional[int] = None) 
         floats += 2 * B * d.saved  # double backward: D's graph and the graph of its input gradient
     param_bytes = (params + buffers) * FLOAT_BYTES
     if t.g_ema > 0:  # G's running average: one more copy of G's weights and buffers (train.g_ema)
-        param_bytes += (sum(p.numel() for p in G.parameters()) + sum(b.numel() for b in G.buffers())) * FLOAT_BYTES
+        param_bytes += (g_params + g_buffers) * FLOAT_BYTES
     flops = t.d_steps * (B * g.flops + 3 * 2 * B * d.flops) + 3 * B * d.flops + 2 * B * g.flops
     if penalty:
         flops += t.d_steps * 4 * B * d.flops

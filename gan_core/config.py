@@ -221,6 +221,16 @@ def resolve_key(key: str) -> str:
     return name
 
 
+def live_changes(changes: dict) -> dict:
+    """``changes`` ({key: value}, keys flat or ``section.key``) with flat names, if every one of them may change
+    while a run trains; else ValueError naming those that may not."""
+    names = {resolve_key(k): v for k, v in changes.items()}
+    frozen = sorted(n for n in names if n not in LIVE_FIELDS)
+    if frozen:
+        raise ValueError(f"{', '.join(frozen)} cannot change during a run; change the setup and press Reset")
+    return names
+
+
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)

@@ -77,7 +77,7 @@ class Diagnostics:
     def measure(self, trainer) -> np.ndarray:
         """One row of ``self.columns`` for the trainer's current generator."""
         start = time.perf_counter()
-        fake = trainer.sample(MODE_SAMPLES) if self.divergence else None
+        fake = trainer.sample(MODE_SAMPLES) if self.kind == "modes" or self.divergence else None  # one set for both
         row = (self._modes(trainer, fake) if self.kind == "modes" else
                self._classes(trainer) if self.kind == "classes" else ())
         if self.divergence:
@@ -92,8 +92,7 @@ class Diagnostics:
             self.real["points"] = real.cpu()
         return self.real["points"]
 
-    def _modes(self, tr, fake: Optional[torch.Tensor] = None) -> tuple:
-        fake = tr.sample(MODE_SAMPLES) if fake is None else fake
+    def _modes(self, tr, fake: torch.Tensor) -> tuple:
         covered, hq = mode_coverage(fake, tr.data.modes, tr.data.mode_std)
         if "spread" not in self.real:
             self.real["spread"] = spread(self._real_points(tr), self._gen)

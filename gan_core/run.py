@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 
 from . import budget
-from .config import LIVE_FIELDS, Config, resolve_key
+from .config import Config, live_changes
 from .diagnostics import Diagnostics
 from .health import assess
 from .history import History
@@ -270,10 +270,7 @@ class Run(RunLoop):
 
     def set(self, **changes) -> Config:
         """Change live hyperparameters (validated); the loop adopts them at its next step."""
-        names = {resolve_key(k): v for k, v in changes.items()}
-        frozen = sorted(n for n in names if n not in LIVE_FIELDS)
-        if frozen:
-            raise ValueError(f"{', '.join(frozen)} cannot change during a run; change the setup and press Reset")
+        names = live_changes(changes)
         with self._lock:
             new = self.config.replace(**names)
             if new.train.batch_size != self.config.train.batch_size:  # more memory per step: does it fit?

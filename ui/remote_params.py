@@ -12,7 +12,7 @@ from typing import Optional
 
 import streamlit as st
 
-from gan_core.config import LIVE_FIELDS, Config, resolve_key
+from gan_core.config import Config, live_changes
 from gan_core.live_control import send
 
 _PENDING = "_remote_pending"  # session: folder -> {"seq": n, "values": {...}} not yet reported obeyed
@@ -46,10 +46,7 @@ class RemoteRun:
 
     def set(self, **changes) -> Config:
         """Validate ``changes`` as Run.set does, then send them (with any not yet obeyed) to the trainer."""
-        names = {resolve_key(k): v for k, v in changes.items()}
-        frozen = sorted(n for n in names if n not in LIVE_FIELDS)
-        if frozen:
-            raise ValueError(f"{', '.join(frozen)} cannot change during a run; change the setup and press Reset")
+        names = live_changes(changes)
         new = self.config.replace(**names)  # a bad value raises, naming the field and its range
         pending = st.session_state.setdefault(_PENDING, {}).get(self.folder)
         values = {**(pending["values"] if pending else {}), **names}

@@ -212,8 +212,7 @@ def copy_saved(path, reg: Optional[RunRegistry] = None) -> Run:
     reg = reg or get_registry()
     run = Run.from_checkpoint(path, new_id=True)
     run.autosave_dir = runs_dir() / run.id
-    run.save()
-    run.saved_step = run.step
+    run.save()  # (records the saved step too)
     return reg.add(run)
 
 
