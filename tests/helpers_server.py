@@ -67,3 +67,12 @@ def serve(tmp_path_factory, extra_env=None):
         except ProcessLookupError:
             pass
         log.close()
+
+
+def live_status(folder) -> dict:
+    """A trainer's DIR/live/status.json (gan_core.live_folder), or {} while there is none (or it is unreadable)."""
+    from gan_core.live_folder import LiveFolder
+    try:
+        return LiveFolder(folder).status()
+    except (OSError, ValueError):
+        return {}

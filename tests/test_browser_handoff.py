@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers_server import live_status as _status
 from helpers_browser import CONNECTED, button, main_text as text, page_run_id, poll, serve, step_of as step
 
 TOKEN = "handoff-browser-token"
@@ -17,14 +18,6 @@ def lecture(tmp_path_factory):
     root = tmp_path_factory.mktemp("handoff-browser-runs")
     for url in serve(tmp_path_factory, {"GAN_PLAYGROUND_PRESENTER_TOKEN": TOKEN, "GAN_PLAYGROUND_RUNS": str(root)}):
         yield url, root
-
-
-def _status(folder) -> dict:
-    from gan_core.live_folder import LiveFolder
-    try:
-        return LiveFolder(folder).status()
-    except (OSError, ValueError):
-        return {}
 
 
 def test_the_class_watches_the_run_in_its_own_process(lecture, browser, tmp_path):

@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers_server import live_status as status
 from helpers_ui import clean_registry, new_session, rendered, wait_until  # noqa: F401
-
-
-def status(folder) -> dict:
-    from gan_core.live_folder import LiveFolder
-    try:
-        return LiveFolder(folder).status()
-    except (OSError, ValueError):
-        return {}
 
 
 # ---------------------------------------------------------------- the control file

@@ -17,6 +17,7 @@ import urllib.request
 
 import pytest
 
+from helpers_server import live_status as _live_status
 from helpers_server import poll, serve
 from helpers_ws import ProtocolClient
 
@@ -273,14 +274,6 @@ def test_a_viewer_cannot_change_a_family_setting(lecture, preset, key, value, fo
         assert number_shown(p, key) == mine
     finally:
         p.close()
-
-
-def _live_status(folder) -> dict:
-    from gan_core.live_folder import LiveFolder
-    try:
-        return LiveFolder(folder).status()
-    except (OSError, ValueError):
-        return {}
 
 
 def test_a_viewer_cannot_hand_the_run_off_nor_pause_or_stop_its_trainer(lecture, saved_ids):
